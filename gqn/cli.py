@@ -1,0 +1,53 @@
+"""The ``gqn`` command: one entry point, one subcommand per job.
+
+Each subcommand lives in the module that owns the job, as a pair of
+functions ``configure_<name>(parser)`` and ``run_<name>(args)``. Those
+modules import only ``argparse`` at module level, so ``gqn --help`` stays
+fast; heavy imports (Chainer, OpenGL) happen inside ``run_<name>``.
+"""
+import argparse
+import importlib
+import sys
+
+from gqn.errors import GQNError
+
+# (subcommand, module, one-line help)
+COMMANDS = [
+    ('render', 'renderer.cli', 'render a scene dataset into .npy shards'),
+    ('check', 'renderer.cli', 'validate a dataset (shapes, dtypes, counts, viewpoints)'),
+    ('preview', 'renderer.cli', 'write a PNG grid of scenes x views'),
+]
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog='gqn', description='Render 3D scene datasets and train Generative Query Networks.')
+    from gqn import __version__
+    parser.add_argument('--version', action='version', version='gqn ' + __version__)
+    sub = parser.add_subparsers(dest='command', metavar='COMMAND')
+    sub.required = True
+    for name, module, help_ in COMMANDS:
+        mod = importlib.import_module(module)
+        attr = name.replace('-', '_')
+        p = sub.add_parser(name, help=help_, description=help_)
+        getattr(mod, 'configure_' + attr)(p)
+        p.set_defaults(_run=getattr(mod, 'run_' + attr))
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        status = args._run(args)
+    except GQNError as e:
+        print('gqn %s: error: %s' % (args.command, e), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print('gqn %s: interrupted' % args.command, file=sys.stderr)
+        return 130
+    return status or 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,186 @@
+"""The on-disk dataset format shared by the renderer, importers and loaders.
+
+Layout (readable by existing GQN ``.npy`` loaders)::
+
+    <root>/manifest.json                      what produced the data (optional)
+    <root>/<split>/images/NNNN.npy            uint8   (scenes, views, H, W, 3)
+    <root>/<split>/viewpoints/NNNN.npy        float32 (scenes, views, 7)
+    <root>/<split>/scenes/NNNN.json           scene specs for re-rendering (optional)
+
+A viewpoint is ``(x, y, z, cos yaw, sin yaw, cos pitch, sin pitch)``.
+
+Every file is written under a temporary name and renamed into place, and the
+image file of a shard is written last, so a shard exists exactly when its
+image file does; an interrupted writer leaves only ``*.tmp*`` files behind,
+which the next run removes.
+"""
+import json
+import os
+import re
+
+import numpy as np
+
+from gqn.errors import GQNError
+
+MANIFEST = 'manifest.json'
+IMAGES = 'images'
+VIEWPOINTS = 'viewpoints'
+SCENES = 'scenes'
+VIEWPOINT_SIZE = 7
+_SHARD_RE = re.compile(r'^(\d+)\.npy$')
+
+
+def shard_name(index):
+    """File stem of shard ``index``: ``'0007'`` (at least four digits)."""
+    return '%04d' % index
+
+
+def _fsync_replace(tmp, path):
+    os.replace(tmp, path)
+    try:
+        fd = os.open(os.path.dirname(path) or '.', os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _tmp_name(path):
+    return '%s.tmp%d' % (path, os.getpid())
+
+
+def atomic_save_npy(path, array):
+    """Write ``array`` to ``path`` (``.npy``) so it appears whole or not at all."""
+    tmp = _tmp_name(path)
+    with open(tmp, 'wb') as f:
+        np.save(f, np.ascontiguousarray(array), allow_pickle=False)
+        f.flush()
+        os.fsync(f.fileno())
+    _fsync_replace(tmp, path)
+
+
+def atomic_write_json(path, obj):
+    """Write ``obj`` as indented JSON to ``path`` atomically."""
+    tmp = _tmp_name(path)
+    with open(tmp, 'w') as f:
+        json.dump(obj, f, indent=1, sort_keys=True)
+        f.write('\n')
+        f.flush()
+        os.fsync(f.fileno())
+    _fsync_replace(tmp, path)
+
+
+def shard_paths(root, split, index):
+    """Paths ``(images, viewpoints, scenes)`` of one shard."""
+    name = shard_name(index)
+    d = os.path.join(root, split)
+    return (os.path.join(d, IMAGES, name + '.npy'),
+            os.path.join(d, VIEWPOINTS, name + '.npy'),
+            os.path.join(d, SCENES, name + '.json'))
+
+
+def write_shard(root, split, index, images, viewpoints, scenes=None):
+    """Write one shard atomically; the image file goes last.
+
+    Args:
+        images (numpy.ndarray): uint8 ``(scenes, views, H, W, 3)``.
+        viewpoints (numpy.ndarray): float32 ``(scenes, views, 7)``.
+        scenes (list or None): one JSON-serialisable spec per scene.
+    """
+    images = np.asarray(images)
+    viewpoints = np.asarray(viewpoints)
+    if images.dtype != np.uint8 or images.ndim != 5 or images.shape[-1] != 3:
+        raise ValueError('images must be uint8 (scenes, views, H, W, 3), got %s %s'
+                         % (images.dtype, images.shape))
+    if (viewpoints.dtype != np.float32
+            or viewpoints.shape != images.shape[:2] + (VIEWPOINT_SIZE,)):
+        raise ValueError('viewpoints must be float32 %s, got %s %s' % (
+            images.shape[:2] + (VIEWPOINT_SIZE,), viewpoints.dtype, viewpoints.shape))
+    img_path, vp_path, scene_path = shard_paths(root, split, index)
+    for p in (img_path, vp_path) + ((scene_path,) if scenes is not None else ()):
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+    if scenes is not None:
+        if len(scenes) != images.shape[0]:
+            raise ValueError('one scene spec per scene expected')
+        atomic_write_json(scene_path, scenes)
+    atomic_save_npy(vp_path, viewpoints)
+    atomic_save_npy(img_path, images)
+
+
+def shard_exists(root, split, index, with_scenes=False):
+    """Whether shard ``index`` was written completely."""
+    paths = shard_paths(root, split, index)
+    needed = paths if with_scenes else paths[:2]
+    return all(os.path.exists(p) for p in needed)
+
+
+def remove_partial_files(root):
+    """Delete leftovers of an interrupted writer (``*.tmp<pid>`` files)."""
+    removed = []
+    for dirpath, _, files in os.walk(root):
+        for f in files:
+            if re.search(r'\.tmp\d+$', f):
+                os.remove(os.path.join(dirpath, f))
+                removed.append(f)
+    return removed
+
+
+def list_splits(root):
+    """Names of the splits (sub-folders holding ``images/``) under ``root``."""
+    if not os.path.isdir(root):
+        return []
+    return sorted(d for d in os.listdir(root)
+                  if os.path.isdir(os.path.join(root, d, IMAGES)))
+
+
+def list_shards(root, split):
+    """Sorted stems (``'0000'``, ...) of the image files of a split."""
+    d = os.path.join(root, split, IMAGES)
+    if not os.path.isdir(d):
+        raise GQNError('no %s split in %s (expected %s)' % (split, root, d))
+    names = [m.group(1) for m in map(_SHARD_RE.match, os.listdir(d)) if m]
+    return sorted(names, key=lambda s: (int(s), s))
+
+
+def read_manifest(root):
+    """The manifest dict, or ``None`` when the dataset has none."""
+    path = os.path.join(root, MANIFEST)
+    if not os.path.exists(path):
+        return None
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError) as e:
+        raise GQNError('%s: unreadable manifest (%s)' % (path, e))
+
+
+def load_array(path, mmap=True):
+    """``np.load`` without pickle, memory-mapped; errors name the file."""
+    if not os.path.exists(path):
+        raise GQNError('%s: missing' % path)
+    try:
+        return np.load(path, mmap_mode='r' if mmap else None, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as e:
+        raise GQNError('%s: corrupt or truncated .npy file (%s)' % (path, e))
+
+
+def open_shard(root, split, name):
+    """Memory-map one shard and check its arrays agree.
+
+    Returns:
+        tuple: ``images`` uint8 ``(scenes, views, H, W, 3)`` and
+        ``viewpoints`` float32 ``(scenes, views, 7)``, both read-only memmaps.
+    """
+    img_path = os.path.join(root, split, IMAGES, name + '.npy')
+    vp_path = os.path.join(root, split, VIEWPOINTS, name + '.npy')
+    images = load_array(img_path)
+    viewpoints = load_array(vp_path)
+    if images.dtype != np.uint8 or images.ndim != 5 or images.shape[-1] != 3:
+        raise GQNError('%s: expected uint8 (scenes, views, H, W, 3), got %s %s'
+                       % (img_path, images.dtype, images.shape))
+    if viewpoints.ndim != 3 or viewpoints.shape[:2] != images.shape[:2]:
+        raise GQNError('%s: shape %s does not match images %s'
+                       % (vp_path, viewpoints.shape, images.shape))
+    return images, viewpoints

@@ -1,0 +1,1 @@
+"""Procedural 3D scene datasets for GQN, rendered offscreen with pyrender."""
