@@ -1,0 +1,113 @@
+"""A scene dataset over ``.npy`` shards, memory-mapped."""
+import bisect
+import os
+
+import chainer
+import numpy as np
+
+from gqn import shards
+from gqn.errors import GQNError
+
+
+class ShardDataset(chainer.dataset.DatasetMixin):
+    """Scenes of one split of a shard dataset, read lazily from memory maps.
+
+    Memory stays flat in the dataset's size: shards are memory-mapped
+    (``allow_pickle=False``) and one scene is converted at a time.
+
+    .. csv-table::
+        :header: name, shape, dtype, format
+
+        ``x``, "(V, 3, H, W)", float32, "RGB in [0, 1] (uint8 / 255)"
+        ``v``, "(V, 7)", float32, "(x, y, z, cos yaw, sin yaw, cos pitch, sin pitch)"
+
+    This conversion from the stored ``uint8 (V, H, W, 3)`` images is the only
+    place where pixel values are scaled; the model works on [0, 1] throughout.
+
+    Args:
+        root (str): Dataset folder (``<root>/<split>/images/NNNN.npy``...).
+        split (str): ``'train'``, ``'test'``...
+        shard_names (list of str or None): Use only these shards (e.g. one
+            rank's share); default all.
+
+    Datasets written by other GQN tools (no ``manifest.json``) are read as
+    well: image size, view count and viewpoint width are inferred from the
+    first shard and listed in :attr:`assumptions`.
+    """
+
+    def __init__(self, root, split, shard_names=None):
+        self.root = root
+        self.split = split
+        self.manifest = shards.read_manifest(root)
+        names = shards.list_shards(root, split) if shard_names is None else list(shard_names)
+        if not names:
+            raise GQNError('no shards in %s' % os.path.join(root, split, shards.IMAGES))
+        self.shard_names = names
+        self._images, self._viewpoints, self._offsets = [], [], [0]
+        for name in names:
+            images, viewpoints = shards.open_shard(root, split, name)
+            if self._images and (images.shape[1:] != self._images[0].shape[1:]
+                                 or viewpoints.shape[2] != self._viewpoints[0].shape[2]):
+                raise GQNError('%s: shard %s has shape %s, earlier shards %s' % (
+                    os.path.join(root, split), name, images.shape[1:],
+                    self._images[0].shape[1:]))
+            self._images.append(images)
+            self._viewpoints.append(viewpoints)
+            self._offsets.append(self._offsets[-1] + len(images))
+        self.assumptions = []
+        if self.manifest is None:
+            self.assumptions.append(
+                'no manifest.json in %s: assuming %d views of %dx%d RGB per scene and '
+                '%d-d viewpoints (x, y, z, cos yaw, sin yaw, cos pitch, sin pitch), '
+                'inferred from shard %s' % (root, self.views, self.image_size, self.image_size,
+                                           self.viewpoint_size, names[0]))
+
+    @property
+    def views(self):
+        """Views per scene."""
+        return self._images[0].shape[1]
+
+    @property
+    def image_size(self):
+        """Image height (= width) in pixels."""
+        return self._images[0].shape[2]
+
+    @property
+    def viewpoint_size(self):
+        """Width of a viewpoint vector (7)."""
+        return self._viewpoints[0].shape[2]
+
+    def check_compatible(self, hp):
+        """Raise :class:`GQNError` when the data does not fit hyperparameters ``hp``."""
+        where = os.path.join(self.root, self.split)
+        if self._images[0].shape[2] != self._images[0].shape[3]:
+            raise GQNError('%s: images are %dx%d; the model needs square images' % (
+                where, self._images[0].shape[3], self._images[0].shape[2]))
+        if self.image_size != hp.image_size:
+            raise GQNError('%s: images are %d px but the model expects image_size=%d '
+                           '(re-render at that size or set the model\'s image_size)'
+                           % (where, self.image_size, hp.image_size))
+        if self.viewpoint_size != hp.viewpoint_size:
+            raise GQNError('%s: viewpoints have %d components but the model expects %d'
+                           % (where, self.viewpoint_size, hp.viewpoint_size))
+        if self.views < 2:
+            raise GQNError('%s: scenes need at least 2 views (context + query), found %d'
+                           % (where, self.views))
+
+    def __len__(self):
+        return self._offsets[-1]
+
+    def get_example(self, i):
+        """Scene ``i`` as ``(x, v)``: float32 ``(V, 3, H, W)`` in [0, 1], float32 ``(V, 7)``."""
+        s = bisect.bisect_right(self._offsets, i) - 1
+        j = i - self._offsets[s]
+        try:
+            images = np.asarray(self._images[s][j])
+            v = np.array(self._viewpoints[s][j], dtype=np.float32)
+        except (OSError, ValueError) as e:
+            raise GQNError('%s: unreadable (%s)' % (
+                os.path.join(self.root, self.split, shards.IMAGES,
+                             self.shard_names[s] + '.npy'), e))
+        x = images.transpose(0, 3, 1, 2).astype(np.float32)
+        x *= np.float32(1 / 255)
+        return x, v

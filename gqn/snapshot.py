@@ -1,0 +1,96 @@
+"""Training snapshots: the whole trainer state plus RNG state, written atomically.
+
+A snapshot ``<run>/snapshots/snapshot_iter_<N>.npz`` holds the trainer's
+serialization (model parameters, Adam moments and step count, the iterator's
+position and order, the context/query sampler's RNG, extension states) and
+the global NumPy/CuPy RNG state, so a resumed run continues exactly where the
+snapshot was taken. The hyperparameters live beside it as
+``<run>/snapshots/hyperparams.json``. Loading never unpickles.
+"""
+import os
+import re
+
+import numpy as np
+from chainer import serializers
+from chainer import training
+
+from gqn.errors import GQNError
+
+SNAPSHOT_DIR = 'snapshots'
+_NAME_RE = re.compile(r'^snapshot_iter_(\d+)\.npz$')
+
+
+def _rng_state():
+    name, keys, pos, has_gauss, cached = np.random.get_state()
+    return {'rng/numpy/keys': keys, 'rng/numpy/pos': np.int64(pos),
+            'rng/numpy/has_gauss': np.int64(has_gauss),
+            'rng/numpy/cached_gaussian': np.float64(cached)}
+
+
+def _set_rng_state(npz):
+    np.random.set_state(('MT19937', npz['rng/numpy/keys'], int(npz['rng/numpy/pos']),
+                         int(npz['rng/numpy/has_gauss']),
+                         float(npz['rng/numpy/cached_gaussian'])))
+
+
+def save_snapshot(trainer, path):
+    """Serialize ``trainer`` and the RNG state to ``path`` atomically."""
+    s = serializers.DictionarySerializer()
+    s.save(trainer)
+    target = dict(s.target)
+    target.update(_rng_state())
+    tmp = '%s.tmp%d' % (path, os.getpid())
+    with open(tmp, 'wb') as f:
+        np.savez(f, **target)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def load_snapshot(trainer, path):
+    """Restore ``trainer`` and the RNG state from ``path`` (no pickle)."""
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            serializers.NpzDeserializer(npz).load(trainer)
+            _set_rng_state(npz)
+    except (OSError, ValueError, KeyError) as e:
+        raise GQNError('%s: cannot resume from this snapshot (%s)' % (path, e))
+
+
+def latest_snapshot(run_dir):
+    """Path of the newest complete snapshot in ``run_dir``, or ``None``."""
+    d = os.path.join(run_dir, SNAPSHOT_DIR)
+    if not os.path.isdir(d):
+        return None
+    found = [(int(m.group(1)), f) for f in os.listdir(d) for m in [_NAME_RE.match(f)] if m]
+    return os.path.join(d, max(found)[1]) if found else None
+
+
+class Snapshot(training.Extension):
+    """Write a snapshot, keeping the newest ``keep`` of them.
+
+    Runs at the lowest priority, after every other extension of the same
+    iteration, so a resumed run does not repeat or skip any of their work.
+    """
+
+    priority = -100
+
+    def __init__(self, keep=2):
+        self.keep = keep
+
+    def __call__(self, trainer):
+        model = trainer.updater.get_optimizer('main').target
+        for name, param in model.namedparams():
+            if param.array is not None and not model.xp.isfinite(param.array).all():
+                raise GQNError(
+                    'parameter %s is not finite at iteration %d; no snapshot written, the '
+                    'previous one is the last good state: lower the learning rate'
+                    % (name, trainer.updater.iteration))
+        d = os.path.join(trainer.out, SNAPSHOT_DIR)
+        os.makedirs(d, exist_ok=True)
+        save_snapshot(trainer, os.path.join(
+            d, 'snapshot_iter_%d.npz' % trainer.updater.iteration))
+        found = sorted((int(m.group(1)), f) for f in os.listdir(d)
+                       for m in [_NAME_RE.match(f)] if m)
+        for _, f in found[:-self.keep]:
+            os.remove(os.path.join(d, f))

@@ -1,0 +1,231 @@
+"""``gqn train``: Chainer's Trainer on rendered shards, paper schedules, exact resume.
+
+The run directory holds everything a run writes::
+
+    <run>/config.json            the TrainConfig actually used
+    <run>/hyperparams.json       model hyperparameters
+    <run>/log                    LogReport (JSON lines of means per log interval)
+    <run>/*.png                  PlotReport curves (loss, nll, kl, mse, bpp, sigma, lr)
+    <run>/images/                prediction grids (context | truth | prediction)
+    <run>/snapshots/             trainer snapshots (+ hyperparams.json)
+    <run>/model/                 the final model (hyperparams.json + model.npz)
+"""
+import os
+
+DEFAULT_PRESET = 'cpu_small'
+
+
+def configure_train(p):
+    p.add_argument('preset', nargs='?', default=DEFAULT_PRESET,
+                   help='a TOML preset: path, or name in train/ (default: %(default)s)')
+    p.add_argument('--dataset', help='dataset root (overrides the preset)')
+    p.add_argument('--out', help='run directory (default: runs/<preset>)')
+    p.add_argument('--resume', action='store_true',
+                   help='continue the run in --out from its latest snapshot')
+    p.add_argument('--iterations', type=int, help='stop at this iteration')
+    p.add_argument('--minutes', type=float, help='stop after this much wall-clock time')
+    p.add_argument('--batch-size', type=int)
+    p.add_argument('--device', help="Chainer device specifier: '@numpy' (default), '@cupy:0'")
+    p.add_argument('--seed', type=int)
+    p.add_argument('--set', action='append', default=[], metavar='KEY=VALUE',
+                   help='override any config key (model.<field>=... for hyperparameters)')
+    p.add_argument('--multi-node', action='store_true',
+                   help='data-parallel over MPI ranks with ChainerMN (run under mpiexec)')
+    p.add_argument('--quiet', action='store_true', help='no progress bar or printed log')
+
+
+def run_train(args):
+    from gqn.train_config import TrainConfig, apply_overrides, find_preset
+    from gqn.errors import GQNError
+    out = args.out or os.path.join('runs', os.path.splitext(os.path.basename(args.preset))[0])
+    saved = os.path.join(out, 'config.json')
+    if args.resume:
+        if not os.path.exists(saved):
+            raise GQNError('nothing to resume in %s (no config.json)' % out)
+        config = TrainConfig.from_json(saved)
+    else:
+        if os.path.exists(saved):
+            raise GQNError('%s already holds a run: pass --resume to continue it, '
+                           'or choose another --out' % out)
+        config = TrainConfig.from_toml(find_preset(args.preset))
+    flags = {'dataset': args.dataset, 'iterations': args.iterations, 'minutes': args.minutes,
+             'batch_size': args.batch_size, 'device': args.device, 'seed': args.seed}
+    config = config.replace(**{k: v for k, v in flags.items() if v is not None})
+    config = apply_overrides(config, args.set)
+    if not config.dataset:
+        raise GQNError('no dataset: pass --dataset ROOT (render one with `gqn render`)')
+    train(config, out, resume=args.resume, multi_node=args.multi_node, quiet=args.quiet)
+
+
+def _stop_trigger(config):
+    import time
+
+    start = time.monotonic()
+
+    def stop(trainer):
+        if trainer.updater.iteration >= config.iterations:
+            return True
+        return bool(config.minutes) and time.monotonic() - start >= 60 * config.minutes
+    return stop
+
+
+def _communicator(multi_node):
+    if not multi_node:
+        return None
+    from gqn.errors import GQNError
+    try:
+        import chainermn
+        import mpi4py  # noqa: F401  (ChainerMN needs it; fail with a clear message)
+    except ImportError as e:
+        raise GQNError('--multi-node needs mpi4py and an MPI library (Debian: openmpi-bin '
+                       'libopenmpi-dev; pip install mpi4py): %s' % e)
+    return chainermn.create_communicator('naive')
+
+
+def build_trainer(config, out, comm=None, quiet=False):
+    """Assemble model, optimizer, data, updater, trainer and extensions.
+
+    Returns:
+        chainer.training.Trainer: ready to run (or to load a snapshot into).
+    """
+    import chainer
+    import numpy as np
+    from chainer import training
+    from chainer.training import extensions
+
+    from gqn import shards
+    from gqn.context_query import ContextQuerySampler
+    from gqn.errors import GQNError
+    from gqn.evaluator import GQNEvaluator
+    from gqn.hyperparams import HyperParameters
+    from gqn.loss import GQNLoss
+    from gqn.model import GQN
+    from gqn.prediction_grid import PredictionGrid
+    from gqn.shard_dataset import ShardDataset
+    from gqn.snapshot import Snapshot
+    from gqn.updater import GQNUpdater
+
+    rank, size = (comm.rank, comm.size) if comm is not None else (0, 1)
+    lead = rank == 0
+    try:
+        device = chainer.get_device(config.device)
+    except Exception as e:
+        raise GQNError('bad --device %r: %s' % (config.device, e))
+    device.use()
+
+    # data: each rank reads its own share of the shards
+    names = shards.list_shards(config.dataset, 'train')
+    if len(names) < size:
+        raise GQNError('%d train shards cannot be split across %d ranks' % (len(names), size))
+    train_set = ShardDataset(config.dataset, 'train', names[rank::size])
+    test_set = None
+    if 'test' in shards.list_splits(config.dataset):
+        test_names = shards.list_shards(config.dataset, 'test')
+        if len(test_names) >= size:
+            test_set = ShardDataset(config.dataset, 'test', test_names[rank::size])
+    if lead:
+        for note in train_set.assumptions:
+            print('note:', note)
+
+    # model
+    model_dict = {'image_size': train_set.image_size, **config.model}
+    hp = HyperParameters.from_dict(model_dict)
+    train_set.check_compatible(hp)
+    np.random.seed(config.seed)
+    model = GQN(hp)
+    loss_fun = GQNLoss(model)
+    loss_fun.to_device(device)
+
+    # optimizer
+    optimizer = chainer.optimizers.Adam(alpha=config.lr_start, beta1=0.9, beta2=0.999, eps=1e-8)
+    if comm is not None:
+        import chainermn
+        optimizer = chainermn.create_multi_node_optimizer(optimizer, comm)
+    optimizer.setup(loss_fun)
+    if comm is not None:
+        # Start every rank from rank 0's parameters now, so the first
+        # update already all-reduces gradients (ChainerMN would otherwise
+        # spend it on the broadcast).
+        comm.bcast_data(loss_fun)
+        optimizer.is_changed(loss_fun)
+
+    # iterators and updater
+    np.random.seed(config.seed + rank)
+    converter = ContextQuerySampler(train_set.views, config.max_context or None,
+                                    config.allow_overlap, seed=config.seed + 1000 * rank + 1)
+    iterator = chainer.iterators.SerialIterator(train_set, config.batch_size)
+    updater = GQNUpdater(iterator, optimizer, converter,
+                         sigma=(config.sigma_start, config.sigma_end, config.sigma_steps),
+                         lr=(config.lr_start, config.lr_end, config.lr_steps), device=device)
+    trainer = training.Trainer(updater, _stop_trigger(config), out=out)
+
+    # extensions
+    if test_set is not None:
+        evaluator = GQNEvaluator(test_set, loss_fun, lambda: updater.sigma,
+                                 scenes=max(1, config.eval_scenes // size),
+                                 batch_size=config.batch_size, device=device, seed=config.seed)
+        if comm is not None:
+            evaluator = chainermn.create_multi_node_evaluator(evaluator, comm)
+        trainer.extend(evaluator, trigger=(config.eval_interval, 'iteration'))
+    if lead:
+        log = (config.log_interval, 'iteration')
+        trainer.extend(extensions.LogReport(trigger=log))
+        plots = {'loss': ['main/loss', 'validation/main/loss'],
+                 'nll': ['main/nll', 'validation/main/nll'],
+                 'kl': ['main/kl', 'validation/main/kl'],
+                 'mse': ['main/mse', 'validation/main/mse', 'validation/main/prediction_mse'],
+                 'bpp': ['main/bpp', 'validation/main/bpp'],
+                 'sigma': ['sigma'], 'lr': ['lr']}
+        for name, keys in plots.items():
+            trainer.extend(extensions.PlotReport(keys, 'iteration', trigger=log,
+                                                 filename='%s.png' % name))
+        if not quiet:
+            trainer.extend(extensions.PrintReport(
+                ['iteration', 'elapsed_time', 'main/loss', 'main/nll', 'main/kl', 'main/mse',
+                 'main/bpp', 'validation/main/prediction_mse', 'sigma', 'lr']), trigger=log)
+            trainer.extend(extensions.ProgressBar(update_interval=1))
+        if test_set is not None:
+            trainer.extend(PredictionGrid(test_set, model, device, seed=config.seed),
+                           trigger=(config.image_interval, 'iteration'))
+        trainer.extend(Snapshot(config.keep_snapshots),
+                       trigger=(config.snapshot_interval, 'iteration'))
+    return trainer
+
+
+def train(config, out, resume=False, multi_node=False, quiet=False):
+    """Train with ``config`` into run directory ``out``; returns the trainer."""
+    os.environ.setdefault('MPLBACKEND', 'Agg')
+    from gqn.errors import GQNError
+    from gqn.serialization import save_model
+    from gqn.snapshot import SNAPSHOT_DIR, latest_snapshot, load_snapshot, save_snapshot
+
+    comm = _communicator(multi_node)
+    lead = comm is None or comm.rank == 0
+    if resume and comm is not None:
+        raise GQNError('--resume is single-process only for now; continue a multi-node run '
+                       'without --multi-node, or start a new one')
+    trainer = build_trainer(config, out, comm, quiet=quiet)
+    model = trainer.updater.get_optimizer('main').target.model
+    if lead:
+        os.makedirs(os.path.join(out, SNAPSHOT_DIR), exist_ok=True)
+        config.to_json(os.path.join(out, 'config.json'))
+        model.hp.to_json(os.path.join(out, 'hyperparams.json'))
+        model.hp.to_json(os.path.join(out, SNAPSHOT_DIR, 'hyperparams.json'))
+    if resume:
+        path = latest_snapshot(out)
+        if path is None:
+            raise GQNError('no snapshot in %s to resume from' % os.path.join(out, SNAPSHOT_DIR))
+        load_snapshot(trainer, path)
+        if not quiet:
+            print('resuming from %s (iteration %d)' % (path, trainer.updater.iteration))
+    trainer.run(show_loop_exception_msg=False)
+    if lead:
+        it = trainer.updater.iteration
+        final = os.path.join(out, SNAPSHOT_DIR, 'snapshot_iter_%d.npz' % it)
+        if not os.path.exists(final):
+            save_snapshot(trainer, final)
+        save_model(os.path.join(out, 'model'), model)
+        if not quiet:
+            print('trained %d iterations; model: %s' % (it, os.path.join(out, 'model')))
+    return trainer
+

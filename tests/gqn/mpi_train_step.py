@@ -1,0 +1,54 @@
+"""Run under ``mpiexec -n 2``: the multi-node updates of gqn training.
+
+Usage: mpi_train_step.py DATASET OUT
+
+1. ``gqn.training.build_trainer`` with a ChainerMN communicator runs a few
+   iterations (Adam, each rank its own shards and seeds); each rank saves its
+   parameters to OUT/trainer_rank<k>.npz.
+2. One multi-node SGD step of a fresh model on a fixed batch, each rank its
+   half, latents seeded with 100 + rank; rank 0 saves the parameters after
+   the step to OUT/step.npz for the single-process comparison (plain SGD, so
+   the comparison is sensitive to the gradient's scale).
+"""
+import sys
+
+import chainer
+import chainermn
+import numpy as np
+
+from gqn.hyperparams import HyperParameters
+from gqn.loss import GQNLoss
+from gqn.model import GQN
+from gqn.train_config import TrainConfig
+from gqn.training import build_trainer
+from mpi_fixtures import TINY_MODEL, fixed_batch
+
+
+def main(dataset, out):
+    comm = chainermn.create_communicator('naive')
+    config = TrainConfig(dataset=dataset, model=TINY_MODEL, batch_size=4, iterations=3,
+                         eval_scenes=8, seed=comm.rank)  # rank 0's initial parameters must win
+    trainer = build_trainer(config, out + '/run', comm, quiet=True)
+    trainer.run(show_loop_exception_msg=False)
+    loss_fun = trainer.updater.get_optimizer('main').target
+    np.savez('%s/trainer_rank%d.npz' % (out, comm.rank),
+             **{k: p.array for k, p in loss_fun.namedparams()})
+
+    batch = fixed_batch(dataset)
+    half = {k: v[4 * comm.rank:4 * comm.rank + 4] for k, v in batch.items()}
+    np.random.seed(0)
+    loss_fun = GQNLoss(GQN(HyperParameters(image_size=16, **TINY_MODEL)))
+    optimizer = chainermn.create_multi_node_optimizer(chainer.optimizers.SGD(lr=0.1), comm)
+    optimizer.setup(loss_fun)
+    optimizer.is_changed(loss_fun)  # parameters are identical (same seed): no broadcast step
+    np.random.seed(100 + comm.rank)
+    loss = loss_fun(sigma=1.0, **half)
+    loss_fun.cleargrads()
+    loss.backward()
+    optimizer.update()
+    if comm.rank == 0:
+        np.savez(out + '/step.npz', **{k: p.array for k, p in loss_fun.namedparams()})
+
+
+if __name__ == '__main__':
+    main(*sys.argv[1:])

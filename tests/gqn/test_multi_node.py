@@ -1,0 +1,60 @@
+import os
+import shutil
+import subprocess
+import sys
+
+import chainer
+import numpy as np
+import pytest
+
+from gqn.hyperparams import HyperParameters
+from gqn.loss import GQNLoss
+from gqn.model import GQN
+
+from mpi_fixtures import TINY_MODEL, fixed_batch
+
+HERE = os.path.dirname(__file__)
+pytestmark = [pytest.mark.mpi, pytest.mark.slow,
+              pytest.mark.skipif(shutil.which('mpiexec') is None,
+                                 reason='no mpiexec (Debian: openmpi-bin libopenmpi-dev)')]
+
+
+def test_two_ranks_all_reduce_gradients(synthetic_dataset, tmp_path):
+    pytest.importorskip('mpi4py')
+    out = str(tmp_path)
+    env = dict(os.environ, PYTHONPATH=HERE + os.pathsep + os.environ.get('PYTHONPATH', ''),
+               OMP_NUM_THREADS='1', OPENBLAS_NUM_THREADS='1')
+    subprocess.run(['mpiexec', '--allow-run-as-root', '--oversubscribe', '-n', '2',
+                    sys.executable, os.path.join(HERE, 'mpi_train_step.py'), synthetic_dataset,
+                    out], check=True, env=env, timeout=600)
+
+    # the trainer's ranks saw different shards, yet hold identical parameters
+    with np.load(out + '/trainer_rank0.npz') as a, np.load(out + '/trainer_rank1.npz') as b:
+        assert a.files == b.files and len(a.files) > 10
+        for k in a.files:
+            np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+
+    # one 2-rank SGD step == one single-process step over the combined batch
+    # (gradient = mean of the halves' gradients, same latent noise per half)
+    batch = fixed_batch(synthetic_dataset)
+    np.random.seed(0)
+    loss_fun = GQNLoss(GQN(HyperParameters(image_size=16, **TINY_MODEL)))
+    grads = []
+    for rank in range(2):
+        half = {k: v[4 * rank:4 * rank + 4] for k, v in batch.items()}
+        np.random.seed(100 + rank)
+        loss = loss_fun(sigma=1.0, **half)
+        loss_fun.cleargrads()
+        loss.backward()
+        grads.append({k: p.grad.copy() for k, p in loss_fun.namedparams()})
+    optimizer = chainer.optimizers.SGD(lr=0.1)
+    optimizer.setup(loss_fun)
+    for k, p in loss_fun.namedparams():
+        p.grad = (grads[0][k] + grads[1][k]) / 2
+    optimizer.update()
+    moved = 0
+    with np.load(out + '/step.npz') as step:
+        for k, p in loss_fun.namedparams():
+            np.testing.assert_allclose(step[k], p.array, rtol=1e-5, atol=1e-6, err_msg=k)
+            moved += np.abs(grads[0][k] - grads[1][k]).sum() > 0
+    assert moved > 10  # the halves really had different gradients

@@ -1,0 +1,94 @@
+import os
+
+import numpy as np
+import pytest
+
+from gqn import shards
+from gqn.context_query import ContextQuerySampler
+from gqn.errors import GQNError
+from gqn.hyperparams import HyperParameters
+from gqn.shard_dataset import ShardDataset
+
+
+def test_examples_are_float_chw_in_unit_range(synthetic_dataset):
+    ds = ShardDataset(synthetic_dataset, 'train')
+    assert len(ds) == 24 and ds.views == 5 and ds.image_size == 16 and ds.viewpoint_size == 7
+    x, v = ds[9]
+    raw = np.load(os.path.join(synthetic_dataset, 'train', 'images', '0001.npy'))[1]
+    assert x.dtype == np.float32 and x.shape == (5, 3, 16, 16)
+    np.testing.assert_allclose(x, raw.transpose(0, 3, 1, 2) / 255, rtol=1e-6)
+    assert v.dtype == np.float32 and v.shape == (5, 7)
+
+
+def test_shards_are_memory_mapped(synthetic_dataset):
+    ds = ShardDataset(synthetic_dataset, 'train')
+    assert all(isinstance(a, np.memmap) for a in ds._images)
+
+
+def test_no_manifest_states_assumptions(synthetic_dataset):
+    ds = ShardDataset(synthetic_dataset, 'train')
+    assert len(ds.assumptions) == 1 and '5 views of 16x16' in ds.assumptions[0]
+
+
+def test_rank_share_reads_only_its_shards(synthetic_dataset):
+    ds = ShardDataset(synthetic_dataset, 'train', ['0001'])
+    np.testing.assert_array_equal(ds[0][0], ShardDataset(synthetic_dataset, 'train')[8][0])
+
+
+def test_mismatch_with_hyperparameters_is_a_clear_error(synthetic_dataset):
+    ds = ShardDataset(synthetic_dataset, 'train')
+    with pytest.raises(GQNError, match='images are 16 px but the model expects image_size=32'):
+        ds.check_compatible(HyperParameters(image_size=32))
+    ds.check_compatible(HyperParameters(image_size=16))
+
+
+def test_truncated_shard_is_named(synthetic_dataset):
+    path = os.path.join(synthetic_dataset, 'train', 'images', '0002.npy')
+    with open(path, 'r+b') as f:
+        f.truncate(os.path.getsize(path) - 100)
+    with pytest.raises(GQNError, match='0002.npy: corrupt or truncated'):
+        ShardDataset(synthetic_dataset, 'train')
+
+
+def test_corrupt_header_is_named(synthetic_dataset):
+    path = os.path.join(synthetic_dataset, 'test', 'viewpoints', '0000.npy')
+    with open(path, 'r+b') as f:
+        f.write(b'garbage!')
+    with pytest.raises(GQNError, match='viewpoints/0000.npy: corrupt or truncated'):
+        ShardDataset(synthetic_dataset, 'test')
+
+
+def test_sampler_context_excludes_query():
+    sampler = ContextQuerySampler(views=6, seed=3)
+    seen_k = set()
+    for _ in range(200):
+        context, query = sampler.sample_indices(8)
+        seen_k.add(context.shape[1])
+        for c, q in zip(context, query):
+            assert q not in c and len(set(c)) == len(c)
+    assert seen_k == {1, 2, 3, 4, 5}
+
+
+def test_sampler_overlap_and_max_context():
+    sampler = ContextQuerySampler(views=4, max_context=2, allow_overlap=True, seed=0)
+    ks, overlap = set(), False
+    for _ in range(300):
+        context, query = sampler.sample_indices(8)
+        ks.add(context.shape[1])
+        overlap |= any(q in c for c, q in zip(context, query))
+    assert ks == {1, 2} and overlap
+    with pytest.raises(GQNError, match='max_context must be in 1..3'):
+        ContextQuerySampler(views=4, max_context=4)
+
+
+def test_sampler_batch_matches_indices(synthetic_dataset):
+    ds = ShardDataset(synthetic_dataset, 'train')
+    scenes = [ds[i] for i in range(4)]
+    batch = ContextQuerySampler(5, seed=1)(scenes)
+    context, query = ContextQuerySampler(5, seed=1).sample_indices(4)
+    k = context.shape[1]
+    assert batch['x_c'].shape == (4, k, 3, 16, 16) and batch['v_c'].shape == (4, k, 7)
+    assert batch['x_q'].shape == (4, 3, 16, 16) and batch['v_q'].shape == (4, 7)
+    for i in range(4):
+        np.testing.assert_array_equal(batch['x_q'][i], scenes[i][0][query[i]])
+        np.testing.assert_array_equal(batch['v_c'][i], scenes[i][1][context[i]])

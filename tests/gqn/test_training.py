@@ -1,0 +1,126 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from gqn.errors import GQNError
+from gqn.train_config import TrainConfig
+from gqn.training import train
+
+TINY_MODEL = {'representation': 'pool', 'r_channels': 16, 'h_channels': 8, 'u_channels': 8,
+              'z_channels': 2, 'generation_steps': 2, 'lstm_kernel_size': 3}
+
+
+def tiny_config(dataset, **changes):
+    d = dict(dataset=dataset, model=TINY_MODEL, batch_size=4, iterations=6, log_interval=2,
+             eval_interval=3, eval_scenes=8, image_interval=3, snapshot_interval=2,
+             sigma_steps=10, lr_steps=10)
+    d.update(changes)
+    return TrainConfig(**d)
+
+
+def params(path):
+    with np.load(path, allow_pickle=False) as npz:
+        return {k: npz[k] for k in npz.files}
+
+
+def test_run_directory_holds_everything(synthetic_dataset, tmp_path):
+    run = str(tmp_path / 'run')
+    train(tiny_config(synthetic_dataset), run, quiet=True)
+    names = set(os.listdir(run))
+    assert {'config.json', 'hyperparams.json', 'log', 'snapshots', 'images', 'model'} <= names
+    assert {'loss.png', 'nll.png', 'kl.png', 'mse.png', 'bpp.png', 'sigma.png', 'lr.png'} <= names
+    assert sorted(os.listdir(os.path.join(run, 'snapshots'))) == [
+        'hyperparams.json', 'snapshot_iter_4.npz', 'snapshot_iter_6.npz']
+    assert sorted(os.listdir(os.path.join(run, 'images'))) == [
+        'predictions_iter_3.png', 'predictions_iter_6.png']
+    with open(os.path.join(run, 'log')) as f:
+        log = json.load(f)
+    assert [e['iteration'] for e in log] == [2, 4, 6]
+    for key in ('main/loss', 'main/nll', 'main/kl', 'main/mse', 'main/bpp', 'sigma', 'lr'):
+        assert all(np.isfinite(e[key]) for e in log), key
+    evals = [e for e in log if 'validation/main/prediction_mse' in e]
+    assert len(evals) == 2 and all('validation/main/kl' in e for e in evals)
+    # linear schedules: sigma 2.0 -> 0.7 over 10 steps, lr 5e-4 -> 5e-5
+    sigmas = [e['sigma'] for e in log]
+    assert sigmas[0] > sigmas[1] > sigmas[2] > 0.7
+    np.testing.assert_allclose(log[0]['sigma'], np.mean([2.0, 2.0 - 1.3 / 10]), rtol=1e-6)
+    with np.load(os.path.join(run, 'model', 'model.npz'), allow_pickle=False) as npz:
+        assert len(npz.files) > 10
+
+
+def test_evaluation_does_not_change_the_training_trajectory(synthetic_dataset, tmp_path):
+    a = train(tiny_config(synthetic_dataset, eval_interval=1, image_interval=1),
+              str(tmp_path / 'a'), quiet=True)
+    b = train(tiny_config(synthetic_dataset, eval_interval=100, image_interval=100),
+              str(tmp_path / 'b'), quiet=True)
+    pa = dict(a.updater.get_optimizer('main').target.namedparams())
+    pb = dict(b.updater.get_optimizer('main').target.namedparams())
+    for name in pa:
+        np.testing.assert_array_equal(pa[name].array, pb[name].array, err_msg=name)
+
+
+@pytest.mark.slow
+def test_sigkill_and_resume_reaches_the_same_parameters(synthetic_dataset, tmp_path):
+    cmd = [sys.executable, '-m', 'gqn.cli', 'train', '--quiet', '--dataset', synthetic_dataset,
+           '--iterations', '40', '--batch-size', '4',
+           '--set', 'snapshot_interval=5', '--set', 'log_interval=5', '--set', 'eval_interval=7',
+           '--set', 'image_interval=100', '--set', 'eval_scenes=8', '--set', 'sigma_steps=30',
+           '--set', 'lr_steps=30'] + sum((['--set', 'model.%s=%s' % kv] for kv in
+                                         [(k, str(v).lower() if isinstance(v, bool) else
+                                           ('"%s"' % v if isinstance(v, str) else v))
+                                          for k, v in TINY_MODEL.items()]), [])
+    full = str(tmp_path / 'full')
+    subprocess.run(cmd + ['--out', full], check=True)
+
+    killed = str(tmp_path / 'killed')
+    proc = subprocess.Popen(cmd + ['--out', killed])
+    deadline = time.time() + 300
+    while not os.path.exists(os.path.join(killed, 'snapshots', 'snapshot_iter_15.npz')):
+        assert proc.poll() is None and time.time() < deadline
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not os.path.exists(os.path.join(killed, 'model'))
+    subprocess.run(cmd + ['--out', killed, '--resume'], check=True)
+
+    a = params(os.path.join(full, 'model', 'model.npz'))
+    b = params(os.path.join(killed, 'model', 'model.npz'))
+    assert a.keys() == b.keys()
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    sa = params(os.path.join(full, 'snapshots', 'snapshot_iter_40.npz'))
+    sb = params(os.path.join(killed, 'snapshots', 'snapshot_iter_40.npz'))
+    adam = [k for k in sa if k.startswith('updater/optimizer:main/') and k.endswith('/m')]
+    assert adam
+    for k in adam:
+        np.testing.assert_array_equal(sa[k], sb[k], err_msg=k)
+
+
+def test_nan_stops_with_message_and_keeps_last_good_snapshot(synthetic_dataset, tmp_path):
+    run = str(tmp_path / 'run')
+    train(tiny_config(synthetic_dataset, iterations=4), run, quiet=True)
+    good = params(os.path.join(run, 'snapshots', 'snapshot_iter_4.npz'))
+    blowup = tiny_config(synthetic_dataset, iterations=40, lr_start=1e30, lr_end=1e30,
+                         snapshot_interval=1)
+    blowup.to_json(os.path.join(run, 'config.json'))
+    with pytest.raises(GQNError, match='became (nan|inf)|not finite'):
+        train(blowup, run, resume=True, quiet=True)
+    snapshots = sorted(os.listdir(os.path.join(run, 'snapshots')))
+    last = snapshots[-1] if snapshots[-1] != 'hyperparams.json' else snapshots[-2]
+    for k, v in params(os.path.join(run, 'snapshots', last)).items():
+        if v.dtype.kind == 'f':
+            assert np.all(np.isfinite(v)), k
+    assert 'snapshot_iter_4.npz' in snapshots and good
+
+
+def test_existing_run_needs_resume(synthetic_dataset, tmp_path):
+    from gqn.cli import main
+    run = str(tmp_path / 'run')
+    train(tiny_config(synthetic_dataset, iterations=2), run, quiet=True)
+    assert main(['train', '--dataset', synthetic_dataset, '--out', run]) == 2
