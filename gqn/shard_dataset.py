@@ -97,10 +97,14 @@ class ShardDataset(chainer.dataset.DatasetMixin):
     def __len__(self):
         return self._offsets[-1]
 
+    def locate(self, i):
+        """``(shard position, index in that shard)`` of scene ``i``."""
+        s = bisect.bisect_right(self._offsets, i) - 1
+        return s, i - self._offsets[s]
+
     def get_example(self, i):
         """Scene ``i`` as ``(x, v)``: float32 ``(V, 3, H, W)`` in [0, 1], float32 ``(V, 7)``."""
-        s = bisect.bisect_right(self._offsets, i) - 1
-        j = i - self._offsets[s]
+        s, j = self.locate(i)
         try:
             images = np.asarray(self._images[s][j])
             v = np.array(self._viewpoints[s][j], dtype=np.float32)

@@ -184,3 +184,90 @@ def open_shard(root, split, name):
         raise GQNError('%s: shape %s does not match images %s'
                        % (vp_path, viewpoints.shape, images.shape))
     return images, viewpoints
+
+
+def _check_scene_file(path, scenes):
+    try:
+        with open(path) as f:
+            specs = json.load(f)
+    except (OSError, ValueError) as e:
+        raise GQNError('%s: unreadable scene specs (%s)' % (path, e))
+    if not isinstance(specs, list) or len(specs) != scenes:
+        raise GQNError('%s: expected a list of %d scene specs' % (path, scenes))
+
+
+def check_dataset(root, tolerance=1e-3):
+    """Validate a dataset; raise :class:`GQNError` naming the first bad file.
+
+    Checks every shard of every split: dtypes and shapes, equal views and
+    image size across shards, finite viewpoints with unit-norm (cos, sin)
+    pairs (within ``tolerance``), scene-spec files (if any) with one entry per
+    scene, and, when there is a manifest, image size, views, scenes per shard
+    and scene/shard counts per split against it.
+
+    Returns:
+        dict: ``splits`` (``{split: {'shards': k, 'scenes': n}}``), ``views``,
+        ``height``, ``width``.
+    """
+    manifest = read_manifest(root)
+    splits = list_splits(root)
+    if manifest is not None:
+        for split in manifest.get('splits', {}):
+            if split not in splits:
+                raise GQNError('%s: missing split %r listed in %s'
+                               % (os.path.join(root, split, IMAGES), split, MANIFEST))
+    if not splits:
+        raise GQNError('%s: no dataset (no <split>/images/ folders)' % root)
+    summary = {'splits': {}}
+    shape = None
+    for split in splits:
+        names = list_shards(root, split)
+        expected = manifest['splits'].get(split) if manifest is not None else None
+        if manifest is not None and expected is None:
+            raise GQNError('%s: split %r is not in %s' % (os.path.join(root, split), split, MANIFEST))
+        if expected is not None and names != [shard_name(i) for i in range(expected['shards'])]:
+            raise GQNError('%s: expected shards %s..%s, found %d files' % (
+                os.path.join(root, split, IMAGES), shard_name(0),
+                shard_name(expected['shards'] - 1), len(names)))
+        scenes = 0
+        for k, name in enumerate(names):
+            images, viewpoints = open_shard(root, split, name)
+            img_path, vp_path, scene_path = (os.path.join(root, split, d, name + ext) for d, ext in
+                                             ((IMAGES, '.npy'), (VIEWPOINTS, '.npy'), (SCENES, '.json')))
+            if viewpoints.dtype != np.float32 or viewpoints.shape[2] != VIEWPOINT_SIZE:
+                raise GQNError('%s: expected float32 (scenes, views, 7), got %s %s'
+                               % (vp_path, viewpoints.dtype, viewpoints.shape))
+            if shape is None:
+                shape = images.shape[1:4]
+            elif images.shape[1:4] != shape:
+                raise GQNError('%s: (views, H, W) = %s differs from the first shard\'s %s'
+                               % (img_path, images.shape[1:4], shape))
+            if manifest is not None:
+                size = manifest.get('image_size')
+                if manifest.get('views') != images.shape[1] or images.shape[2:4] != (size, size):
+                    raise GQNError('%s: (views, H, W) = %s but the manifest says (%s, %s, %s)' % (
+                        img_path, images.shape[1:4], manifest.get('views'), size, size))
+                per_shard = manifest['scenes_per_shard']
+                want = min(per_shard, expected['scenes'] - k * per_shard)
+                if images.shape[0] != want:
+                    raise GQNError('%s: %d scenes, the manifest implies %d'
+                                   % (img_path, images.shape[0], want))
+            v = np.asarray(viewpoints, dtype=np.float64)
+            if not np.all(np.isfinite(v)):
+                raise GQNError('%s: non-finite viewpoint values' % vp_path)
+            for c in (3, 5):
+                err = np.abs(v[..., c] ** 2 + v[..., c + 1] ** 2 - 1).max(initial=0)
+                if err > tolerance:
+                    raise GQNError('%s: (cos, sin) pair at columns %d, %d is not unit-norm '
+                                   '(off by %.3g)' % (vp_path, c, c + 1, err))
+            if os.path.exists(scene_path):
+                _check_scene_file(scene_path, images.shape[0])
+            scenes += images.shape[0]
+        if expected is not None and scenes != expected['scenes']:
+            raise GQNError('%s: %d scenes, the manifest says %d'
+                           % (os.path.join(root, split), scenes, expected['scenes']))
+        summary['splits'][split] = {'shards': len(names), 'scenes': scenes}
+    if shape is None:
+        raise GQNError('%s: no shards' % root)
+    summary['views'], summary['height'], summary['width'] = shape
+    return summary

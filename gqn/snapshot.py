@@ -94,3 +94,38 @@ class Snapshot(training.Extension):
                        for m in [_NAME_RE.match(f)] if m)
         for _, f in found[:-self.keep]:
             os.remove(os.path.join(d, f))
+
+
+def load_trained(path):
+    """The model of a run directory, of its ``model/`` folder, or of one snapshot.
+
+    Args:
+        path (str): ``<run>`` (its ``model/`` when training finished, else its
+            latest snapshot), ``<run>/model``, or ``<run>/snapshots/snapshot_iter_N.npz``.
+
+    Returns:
+        tuple: ``(model, run_dir)``: the :class:`gqn.GQN` on the CPU, and the
+        run directory (``None`` when ``path`` is a bare model folder).
+    """
+    from gqn import serialization
+    from gqn.model import GQN
+    if os.path.isdir(path):
+        if os.path.exists(os.path.join(path, serialization.WEIGHTS)):
+            run = os.path.dirname(os.path.abspath(path))
+            return serialization.load_model(path), (
+                run if os.path.exists(os.path.join(run, 'config.json')) else None)
+        if os.path.exists(os.path.join(path, 'model', serialization.WEIGHTS)):
+            return serialization.load_model(os.path.join(path, 'model')), path
+        snapshot = latest_snapshot(path)
+        if snapshot is None:
+            raise GQNError('%s holds no trained model (model/ or snapshots/)' % path)
+        return load_trained(snapshot)
+    if not os.path.exists(path):
+        raise GQNError('%s: no such run, model folder or snapshot' % path)
+    model = GQN(serialization.load_hyperparams(os.path.dirname(path)))
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            serializers.NpzDeserializer(npz, path='updater/model:main/model/').load(model)
+    except (OSError, ValueError, KeyError) as e:
+        raise GQNError('%s: not a training snapshot (%s)' % (path, e))
+    return model, os.path.dirname(os.path.dirname(os.path.abspath(path)))

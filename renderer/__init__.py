@@ -1,1 +1,13 @@
-"""Procedural 3D scene datasets for GQN, rendered offscreen with pyrender."""
+"""Procedural 3D scene datasets for GQN, rendered offscreen with pyrender.
+
+``import renderer`` stays light (no OpenGL); rendering modules load pyrender
+through :mod:`renderer.platform` when first used.
+
+Public API:
+
+* :func:`render_dataset` - render a recipe into ``.npy`` shards.
+* :func:`render_viewpoints` - re-render a stored scene spec from any viewpoints.
+* :mod:`renderer.camera` - axis convention, pose <-> viewpoint, camera samplers.
+* :mod:`renderer.families` - the scene-family interface and registry.
+"""
+from renderer.dataset import render_dataset, render_viewpoints  # noqa: F401

@@ -1,0 +1,116 @@
+"""Rendering speed: views/s for Shepard-Matzler 7 at 64x64 on all cores, against naive pyrender.
+
+Prints one JSON object. Each measurement runs one process per core
+(``multiprocessing`` spawn, ``LP_NUM_THREADS=1``), each drawing scenes and
+rendering their 15 views for a fixed time after a warm-up; views/s is summed
+over processes. Measured in the same run:
+
+* ``fast``: the dataset path (sample the scene, one merged mesh, all views in
+  one framebuffer row, one readback; PyOpenGL error checking off), with the
+  recipe's settings (antialias off) and with antialias on;
+* ``naive``: stock pyrender - one ``Mesh`` per cube, one
+  ``OffscreenRenderer.render`` per view, default PyOpenGL settings (error
+  checking on), stock 4x MSAA.
+
+Usage: python bench/render.py [--seconds 8] [--workers N]
+"""
+import argparse
+import json
+import multiprocessing
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _fast(args):
+    recipe, seconds, antialias = args
+    from renderer import platform
+    platform.worker_environment()
+    from renderer.dataset import SceneSampler, make_manifest, open_view_renderer
+    recipe = dict(recipe, antialias=antialias)
+    vr = open_view_renderer(make_manifest('bench', recipe))
+    sampler = SceneSampler(recipe)
+    try:
+        return _loop(lambda i: vr.render(*sampler.sample('train', i)), recipe['views'], seconds)
+    finally:
+        vr.close()
+
+
+def _naive(args):
+    recipe, seconds = args
+    from renderer import platform
+    platform.worker_environment()
+    pyrender = platform.load_pyrender(error_checking=True)
+    import numpy as np
+    import trimesh
+    from renderer import camera
+    from renderer.dataset import SceneSampler
+    sampler = SceneSampler(recipe)
+    intr = camera.intrinsics(recipe['camera'], recipe['image_size'])
+    offscreen = pyrender.OffscreenRenderer(intr['width'], intr['height'])
+
+    def one_scene(i):
+        spec, viewpoints = sampler.sample('train', i)
+        scene = pyrender.Scene(bg_color=spec['background'] + [1.0], ambient_light=spec['ambient'])
+        for m in spec['meshes']:
+            box = trimesh.creation.box(extents=m['extents'], transform=np.array(m['pose']))
+            box.visual.face_colors = [int(c * 255) for c in m['color']] + [255]
+            scene.add(pyrender.Mesh.from_trimesh(box, smooth=False))
+        light = spec['lights'][0]
+        pose = np.eye(4)
+        pose[:3, :3] = camera.rotation(*camera.yaw_pitch(-np.array(light['direction'])))
+        scene.add(pyrender.DirectionalLight(color=light['color'], intensity=light['intensity']),
+                  pose=pose)
+        node = scene.add(pyrender.PerspectiveCamera(yfov=intr['yfov'], znear=intr['znear'],
+                                                    zfar=intr['zfar']))
+        for p in camera.pose_from_viewpoint(viewpoints):
+            scene.set_pose(node, p)
+            offscreen.render(scene)
+
+    try:
+        return _loop(one_scene, recipe['views'], seconds)
+    finally:
+        offscreen.delete()
+
+
+def _loop(render_scene, views, seconds):
+    for i in range(3):  # warm-up: shader compilation, first allocations
+        render_scene(i)
+    i, start = 3, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        render_scene(i)
+        i += 1
+    return (i - 3) * views / (time.perf_counter() - start)
+
+
+def _measure(fn, args, workers):
+    with multiprocessing.get_context('spawn').Pool(workers) as pool:
+        return sum(pool.map(fn, [args] * workers))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--seconds', type=float, default=8.0)
+    parser.add_argument('--workers', type=int, default=len(os.sched_getaffinity(0)))
+    args = parser.parse_args()
+    from renderer.recipe import load_recipe
+    _, recipe = load_recipe('shepard_matzler_7')
+    fast = _measure(_fast, (recipe, args.seconds, recipe['antialias']), args.workers)
+    fast_aa = _measure(_fast, (recipe, args.seconds, True), args.workers)
+    naive = _measure(_naive, (recipe, args.seconds), args.workers)
+    print(json.dumps({
+        'benchmark': 'render', 'recipe': 'shepard_matzler_7', 'image_size': recipe['image_size'],
+        'views_per_scene': recipe['views'], 'workers': args.workers,
+        'load_average': round(os.getloadavg()[0], 2),
+        'fast_views_per_s': round(fast, 1), 'fast_antialias': recipe['antialias'],
+        'fast_antialias_on_views_per_s': round(fast_aa, 1),
+        'naive_views_per_s': round(naive, 1),
+        'speedup': round(fast / naive, 2), 'speedup_antialias_on': round(fast_aa / naive, 2),
+        'target_views_per_s': 2000, 'target_speedup': 3.0,
+    }))
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,208 @@
+"""``gqn gif``: a rotation GIF of the model imagining a scene from all around.
+
+Each frame shows, left to right: the ``K`` context views, the ground truth
+re-rendered from the scene spec (datasets from our renderer only), the
+prediction mean (average of ``--mean-samples`` prior samples) and
+``--samples`` individual prior samples, all from one viewpoint of a 360°
+yaw orbit around the scene. The orbit's radius, height and pitch are the
+medians of the scene's own cameras, so it follows the same camera
+distribution the model was trained on (with ``--sweep-pitch`` the pitch
+also swings between the lowest and highest pitch of the scene's cameras).
+
+Every sample uses the same seed in every frame, so samples change smoothly
+along the orbit instead of flickering; the output is byte-identical for a
+given ``--seed``. MP4 output would need ffmpeg, which the toolkit does not
+install, so only GIF is written.
+"""
+import os
+
+
+def configure_gif(p):
+    p.add_argument('run', help='run directory, its model/ folder, or a snapshot .npz')
+    p.add_argument('--dataset', help="dataset root (default: the run's dataset)")
+    p.add_argument('--split', default='test', help='(default: %(default)s)')
+    p.add_argument('--scene', type=int, action='append',
+                   help='scene index in the split; repeat for several rows (default: 0)')
+    p.add_argument('--context', type=int, default=3, help='context views K (default: %(default)s)')
+    p.add_argument('--frames', type=int, default=36, help='frames per orbit (default: %(default)s)')
+    p.add_argument('--samples', type=int, default=1, help='prior samples shown (default: 1)')
+    p.add_argument('--mean-samples', type=int, default=4,
+                   help='prior samples averaged into the mean column (default: %(default)s)')
+    p.add_argument('--sweep-pitch', action='store_true', help='also swing the pitch')
+    p.add_argument('--scale', type=int, default=3, help='upscaling factor (default: %(default)s)')
+    p.add_argument('--duration', type=int, default=100, help='ms per frame (default: %(default)s)')
+    p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--device', default='@numpy')
+    p.add_argument('--out', help='GIF path (default: <run>/rotation.gif)')
+
+
+def orbit_viewpoints(viewpoints, frames, start_yaw=0.0, sweep_pitch=False):
+    """Viewpoints on a 360° yaw orbit fitted to a scene's cameras (+y up).
+
+    Args:
+        viewpoints (numpy.ndarray): ``(V, 7)`` the scene's own viewpoints.
+        frames (int): number of orbit positions, ``360 / frames`` degrees apart.
+        start_yaw (float): yaw (radians) of the first frame.
+        sweep_pitch (bool): swing the pitch once between the scene's lowest
+            and highest camera pitch instead of holding the median.
+
+    Returns:
+        numpy.ndarray: float32 ``(frames, 7)``; each camera looks towards the
+        vertical axis through the origin.
+    """
+    import numpy as np
+    p = viewpoints[:, :3].astype(np.float64)
+    radius = np.median(np.hypot(p[:, 0], p[:, 2]))
+    height = np.median(p[:, 1])
+    pitch_of_view = np.arctan2(viewpoints[:, 6], viewpoints[:, 5])
+    yaw = start_yaw + 2 * np.pi * np.arange(frames) / frames
+    if sweep_pitch:
+        lo, hi = pitch_of_view.min(), pitch_of_view.max()
+        pitch = (lo + hi) / 2 + (hi - lo) / 2 * np.sin(2 * np.pi * np.arange(frames) / frames)
+        distance = np.median(np.linalg.norm(p, axis=1))
+        xyz = distance * np.stack([np.cos(pitch) * np.sin(yaw), np.sin(pitch),
+                                   np.cos(pitch) * np.cos(yaw)], -1)
+    else:
+        pitch = np.full(frames, np.median(pitch_of_view))
+        xyz = np.stack([radius * np.sin(yaw), np.full(frames, height), radius * np.cos(yaw)], -1)
+    v = np.concatenate([xyz, np.stack([np.cos(yaw), np.sin(yaw), np.cos(pitch),
+                                       np.sin(pitch)], -1)], -1)
+    return v.astype(np.float32)
+
+
+def _label(image, text):
+    """uint8 image with a caption strip above it."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+    h, w = image.shape[:2]
+    strip = 12
+    canvas = Image.new('RGB', (w, h + strip), (0, 0, 0))
+    canvas.paste(Image.fromarray(image), (0, strip))
+    ImageDraw.Draw(canvas).text((2, 0), text, fill=(230, 230, 230))
+    return np.asarray(canvas)
+
+
+def scene_frames(model, x, v, orbit, context, samples, mean_samples, seed, device, truth=None):
+    """The frames of one scene: a list (one per orbit position) of labelled tiles.
+
+    Args:
+        x (numpy.ndarray): ``(V, 3, H, W)`` the scene's views in [0, 1].
+        v (numpy.ndarray): ``(V, 7)`` their viewpoints.
+        orbit (numpy.ndarray): ``(F, 7)`` viewpoints to predict.
+        context (numpy.ndarray): indices of the context views.
+        truth (numpy.ndarray or None): uint8 ``(F, H, W, 3)`` ground truth.
+
+    Returns:
+        list: ``F`` lists of ``(label, uint8 (H, W, 3))`` tiles.
+    """
+    import chainer
+    import numpy as np
+    from gqn.prediction_grid import to_uint8
+    from gqn.random_state import fixed_seed
+    x_c = device.send(x[None, context])
+    v_c = device.send(v[None, context])
+    ctx = [('context %d' % (i + 1), img) for i, img in enumerate(to_uint8(x[context]))]
+    frames = []
+    for f, v_q in enumerate(orbit):
+        v_q = device.send(v_q[None])
+        images = []
+        for s in range(max(samples, mean_samples)):
+            with fixed_seed(seed * 1000 + s, device.xp), chainer.no_backprop_mode(), \
+                    chainer.using_config('train', False):
+                images.append(np.clip(chainer.backend.CpuDevice().send(
+                    model.generate(x_c, v_c, v_q).array[0]), 0, 1))
+        tiles = list(ctx)
+        if truth is not None:
+            tiles.append(('truth', truth[f]))
+        tiles.append(('mean', to_uint8(np.mean(images[:mean_samples], axis=0))))
+        tiles += [('sample %d' % (s + 1), to_uint8(images[s])) for s in range(samples)]
+        frames.append(tiles)
+    return frames
+
+
+def compose(rows, scale):
+    """Frame ``f`` of every scene row → one uint8 image per frame."""
+    import numpy as np
+    from PIL import Image
+    out = []
+    for f in range(len(rows[0])):
+        lines = []
+        for frames in rows:
+            tiles = []
+            for label, img in frames[f]:
+                big = np.asarray(Image.fromarray(img).resize(
+                    (img.shape[1] * scale, img.shape[0] * scale), Image.NEAREST))
+                tiles.append(np.pad(_label(big, label), ((0, 4), (0, 4), (0, 0))))
+            lines.append(np.concatenate(tiles, axis=1))
+        width = max(line.shape[1] for line in lines)
+        out.append(np.concatenate([np.pad(line, ((0, 0), (0, width - line.shape[1]), (0, 0)))
+                                   for line in lines], axis=0))
+    return out
+
+
+def save_gif(path, frames, duration):
+    """Write uint8 frames as a looping GIF, atomically."""
+    from PIL import Image
+    images = [Image.fromarray(f) for f in frames]
+    tmp = '%s.tmp%d.gif' % (path, os.getpid())
+    images[0].save(tmp, save_all=True, append_images=images[1:], loop=0, duration=duration,
+                   optimize=False)
+    os.replace(tmp, path)
+
+
+def ground_truth(root, split, dataset, scene, orbit):
+    """Re-render scene ``scene`` of a split from ``orbit``, or ``None`` without a scene spec."""
+    import json
+    from gqn import shards
+    manifest = shards.read_manifest(root)
+    s, j = dataset.locate(scene)
+    path = os.path.join(root, split, shards.SCENES, dataset.shard_names[s] + '.json')
+    if manifest is None or not os.path.exists(path):
+        return None
+    with open(path) as f:
+        spec = json.load(f)[j]
+    import renderer
+    return renderer.render_viewpoints(manifest, spec, orbit)
+
+
+def run_gif(args):
+    import chainer
+    import numpy as np
+    from gqn.errors import GQNError
+    from gqn.shard_dataset import ShardDataset
+    from gqn.snapshot import load_trained
+    from gqn.train_config import TrainConfig
+    from tqdm import tqdm
+
+    model, run_dir = load_trained(args.run)
+    root = args.dataset
+    if root is None and run_dir and os.path.exists(os.path.join(run_dir, 'config.json')):
+        root = TrainConfig.from_json(os.path.join(run_dir, 'config.json')).dataset
+    if not root:
+        raise GQNError('no dataset: pass --dataset ROOT')
+    for name in ('frames', 'scale', 'duration', 'mean_samples'):
+        if getattr(args, name) <= 0:
+            raise GQNError('--%s must be positive' % name.replace('_', '-'))
+    device = chainer.get_device(args.device)
+    device.use()
+    model.to_device(device)
+    dataset = ShardDataset(root, args.split)
+    dataset.check_compatible(model.hp)
+    if not 0 <= args.context <= dataset.views or args.samples < 0:
+        raise GQNError('--context must be in 0..%d' % dataset.views)
+    rows = []
+    for scene in tqdm(args.scene or [0], desc='gif', unit='scene'):
+        if not 0 <= scene < len(dataset):
+            raise GQNError('scene %d out of range: the %s split has %d scenes'
+                           % (scene, args.split, len(dataset)))
+        x, v = dataset[scene]
+        rng = np.random.RandomState(args.seed + scene)
+        context = np.sort(rng.choice(dataset.views, args.context, replace=False))
+        start = float(np.arctan2(v[context[0], 4], v[context[0], 3])) if len(context) else 0.0
+        orbit = orbit_viewpoints(v, args.frames, start, args.sweep_pitch)
+        truth = ground_truth(root, args.split, dataset, scene, orbit)
+        rows.append(scene_frames(model, x, v, orbit, context, args.samples, args.mean_samples,
+                                 args.seed, device, truth))
+    out = args.out or os.path.join(run_dir or '.', 'rotation.gif')
+    save_gif(out, compose(rows, args.scale), args.duration)
+    print('wrote %s (%d frames)' % (out, args.frames))

@@ -1,0 +1,223 @@
+"""Cameras: the axis convention, pose <-> viewpoint conversion, samplers, intrinsics.
+
+Axis convention (the one place it is defined; ``datasets/README.md`` repeats it):
+
+* World axes are right-handed and **+Y is up** (pyrender/OpenGL convention).
+* A camera pose is a 4x4 camera-to-world matrix of an OpenGL camera: the
+  camera looks along its local **-Z** axis, its local +Y is image-up and
+  +X is image-right.
+* **yaw** is the right-handed rotation about +Y, measured from the **+Z**
+  axis: yaw 0 points at +Z, yaw +90 degrees points at +X.
+* **pitch** is the elevation above the horizontal XZ plane: positive pitch
+  means y > 0, i.e. the camera is above the object and looks down.
+* A direction with angles (yaw, pitch) is
+  ``(cos pitch sin yaw, sin pitch, cos pitch cos yaw)``, so for a camera at
+  position ``(x, y, z)``: ``yaw = atan2(x, z)``,
+  ``pitch = atan2(y, sqrt(x^2 + z^2))``.
+* Yaw and pitch of a *pose* are the angles of the camera's local +Z axis
+  (the direction from what it looks at back to the camera). For a camera
+  looking at the origin, as the sphere camera does, they equal the angles of
+  its position, and the camera rotation is ``R_y(yaw) @ R_x(-pitch)``
+  (zero roll).
+* The 7-d viewpoint of a view is
+  ``(x, y, z, cos yaw, sin yaw, cos pitch, sin pitch)``, float32.
+
+Pixel ``(row, col)`` of an ``H x W`` image has row 0 at the top; a world point
+``X`` projects to ``col = cx + fx * Xc / -Zc`` and ``row = cy - fy * Yc / -Zc``
+where ``(Xc, Yc, Zc)`` is ``X`` in camera coordinates and ``fx, fy, cx, cy``
+come from :func:`intrinsics` (perspective cameras).
+"""
+import math
+
+import numpy as np
+
+from gqn.errors import GQNError
+
+#: Human-readable summary of the convention, stored in every manifest.
+AXIS_CONVENTION = {
+    'up': '+y',
+    'yaw': 'rotation about +y, 0 at +z, +90 deg at +x: yaw = atan2(x, z)',
+    'pitch': 'elevation above the xz plane, positive above: pitch = atan2(y, hypot(x, z))',
+    'camera': 'OpenGL: looks along local -z, local +y is image up; pose = camera-to-world',
+    'viewpoint': '(x, y, z, cos yaw, sin yaw, cos pitch, sin pitch)',
+}
+
+
+def direction(yaw, pitch):
+    """Unit vector(s) with the given yaw and pitch (radians), shape ``(..., 3)``."""
+    yaw = np.asarray(yaw, dtype=np.float64)
+    pitch = np.asarray(pitch, dtype=np.float64)
+    return np.stack([np.cos(pitch) * np.sin(yaw), np.sin(pitch),
+                     np.cos(pitch) * np.cos(yaw)], axis=-1)
+
+
+def yaw_pitch(xyz):
+    """Yaw and pitch (radians) of the vector(s) ``xyz`` of shape ``(..., 3)``."""
+    xyz = np.asarray(xyz, dtype=np.float64)
+    x, y, z = xyz[..., 0], xyz[..., 1], xyz[..., 2]
+    return np.arctan2(x, z), np.arctan2(y, np.hypot(x, z))
+
+
+def rotation(yaw, pitch):
+    """Camera rotation(s) ``R_y(yaw) @ R_x(-pitch)``, shape ``(..., 3, 3)``.
+
+    Column 0 is the camera's +X (image right), column 1 its +Y (image up),
+    column 2 its +Z (backwards, the direction with angles yaw, pitch).
+    """
+    yaw = np.asarray(yaw, dtype=np.float64)
+    pitch = np.asarray(pitch, dtype=np.float64)
+    cy, sy, cp, sp = np.cos(yaw), np.sin(yaw), np.cos(pitch), np.sin(pitch)
+    zero = np.zeros_like(cy)
+    x_axis = np.stack([cy, zero, -sy], axis=-1)
+    y_axis = np.stack([-sp * sy, cp + zero, -sp * cy], axis=-1)
+    z_axis = np.stack([cp * sy, sp + zero, cp * cy], axis=-1)
+    return np.stack([x_axis, y_axis, z_axis], axis=-1)
+
+
+def pose_from_viewpoint(viewpoint):
+    """Camera-to-world pose(s) ``(..., 4, 4)`` float64 of 7-d viewpoint(s).
+
+    The position is ``viewpoint[..., :3]``; yaw and pitch are recovered with
+    ``atan2(sin, cos)`` from the cos/sin pairs, so pairs need not be exactly
+    unit-norm. Roll is zero.
+    """
+    v = np.asarray(viewpoint, dtype=np.float64)
+    if v.shape[-1] != 7:
+        raise GQNError('a viewpoint has 7 numbers, got shape %s' % (v.shape,))
+    yaw = np.arctan2(v[..., 4], v[..., 3])
+    pitch = np.arctan2(v[..., 6], v[..., 5])
+    pose = np.zeros(v.shape[:-1] + (4, 4))
+    pose[..., :3, :3] = rotation(yaw, pitch)
+    pose[..., :3, 3] = v[..., :3]
+    pose[..., 3, 3] = 1.0
+    return pose
+
+
+def viewpoint_from_pose(pose):
+    """7-d viewpoint(s) float32 ``(..., 7)`` of camera-to-world pose(s) ``(..., 4, 4)``."""
+    pose = np.asarray(pose, dtype=np.float64)
+    yaw, pitch = yaw_pitch(pose[..., :3, 2])
+    return viewpoint(pose[..., :3, 3], yaw, pitch)
+
+
+def viewpoint(position, yaw, pitch):
+    """Pack position ``(..., 3)``, yaw and pitch ``(...)`` into float32 ``(..., 7)``."""
+    position = np.asarray(position, dtype=np.float64)
+    return np.concatenate([
+        position, np.stack([np.cos(yaw), np.sin(yaw), np.cos(pitch), np.sin(pitch)], axis=-1),
+    ], axis=-1).astype(np.float32)
+
+
+def look_at_origin(position):
+    """Viewpoint(s) float32 ``(..., 7)`` of cameras at ``position`` looking at the origin."""
+    yaw, pitch = yaw_pitch(position)
+    return viewpoint(position, yaw, pitch)
+
+
+class SphereCamera:
+    """Cameras on a sphere (shell) around the origin, looking at the origin.
+
+    Positions are uniform on the spherical zone between the pitch limits
+    (``sin pitch`` uniform, yaw uniform in ``[0, 2 pi)``); the distance is
+    uniform in ``[min_distance, max_distance]``.
+
+    Args:
+        params (dict): the recipe's ``[camera]`` table, with keys
+            ``min_distance``, ``max_distance`` (world units),
+            ``min_pitch_deg``, ``max_pitch_deg`` (degrees, within +-90).
+    """
+
+    name = 'sphere'
+    defaults = {'min_distance': 9.0, 'max_distance': 9.0,
+                'min_pitch_deg': -90.0, 'max_pitch_deg': 90.0}
+
+    def __init__(self, params):
+        p = dict(self.defaults, **params)
+        if not 0 < p['min_distance'] <= p['max_distance']:
+            raise GQNError('camera: need 0 < min_distance <= max_distance, got %s, %s'
+                           % (p['min_distance'], p['max_distance']))
+        if not -90 <= p['min_pitch_deg'] <= p['max_pitch_deg'] <= 90:
+            raise GQNError('camera: need -90 <= min_pitch_deg <= max_pitch_deg <= 90')
+        self.params = p
+
+    def sample(self, rng, views):
+        """Viewpoints float32 ``(views, 7)`` drawn with ``rng``."""
+        p = self.params
+        yaw = rng.uniform(0.0, 2 * math.pi, views)
+        s = rng.uniform(math.sin(math.radians(p['min_pitch_deg'])),
+                        math.sin(math.radians(p['max_pitch_deg'])), views)
+        pitch = np.arcsin(s)
+        distance = rng.uniform(p['min_distance'], p['max_distance'], views)
+        position = distance[:, None] * direction(yaw, pitch)
+        return viewpoint(position, yaw, pitch)
+
+
+#: Camera samplers by name (the recipe's ``[camera] type``).
+SAMPLERS = {SphereCamera.name: SphereCamera}
+
+#: Keys of the ``[camera]`` table every sampler shares: the intrinsics.
+INTRINSIC_DEFAULTS = {'type': 'sphere', 'projection': 'perspective', 'yfov_deg': 45.0,
+                      'ortho_size': 3.0, 'znear': 0.1, 'zfar': 100.0}
+
+
+def get_sampler(params):
+    """The camera sampler of a ``[camera]`` table (intrinsic keys are skipped)."""
+    kind = params.get('type', INTRINSIC_DEFAULTS['type'])
+    if kind not in SAMPLERS:
+        raise GQNError('camera: unknown type %r (known: %s)' % (kind, ', '.join(SAMPLERS)))
+    return SAMPLERS[kind]({k: v for k, v in params.items() if k not in INTRINSIC_DEFAULTS})
+
+
+def camera_keys(kind):
+    """All keys the ``[camera]`` table accepts for sampler ``kind``, with defaults."""
+    if kind not in SAMPLERS:
+        raise GQNError('camera: unknown type %r (known: %s)' % (kind, ', '.join(SAMPLERS)))
+    return dict(INTRINSIC_DEFAULTS, type=kind, **SAMPLERS[kind].defaults)
+
+
+def intrinsics(params, image_size):
+    """Intrinsics of a ``[camera]`` table for square ``image_size`` images.
+
+    Returns:
+        dict: ``projection`` ('perspective' or 'orthographic'), ``width``,
+        ``height``, ``znear``, ``zfar`` and ``yfov`` (radians) with pinhole
+        ``fx, fy, cx, cy`` (pixels) for perspective cameras, or ``xmag``,
+        ``ymag`` (half extents in world units) for orthographic ones.
+    """
+    p = dict(INTRINSIC_DEFAULTS, **params)
+    if not 0 < p['znear'] < p['zfar']:
+        raise GQNError('camera: need 0 < znear < zfar')
+    out = {'projection': p['projection'], 'width': image_size, 'height': image_size,
+           'znear': float(p['znear']), 'zfar': float(p['zfar'])}
+    if p['projection'] == 'perspective':
+        if not 0 < p['yfov_deg'] < 180:
+            raise GQNError('camera: yfov_deg must be in (0, 180), got %s' % p['yfov_deg'])
+        yfov = math.radians(p['yfov_deg'])
+        f = image_size / 2 / math.tan(yfov / 2)
+        out.update(yfov=yfov, fx=f, fy=f, cx=image_size / 2, cy=image_size / 2)
+    elif p['projection'] == 'orthographic':
+        if not p['ortho_size'] > 0:
+            raise GQNError('camera: ortho_size must be positive')
+        out.update(xmag=float(p['ortho_size']), ymag=float(p['ortho_size']))
+    else:
+        raise GQNError("camera: projection must be 'perspective' or 'orthographic', got %r"
+                       % (p['projection'],))
+    return out
+
+
+def project(intr, pose, points):
+    """Pixel coordinates ``(..., 2)`` as ``(col, row)`` of world ``points`` ``(..., 3)``.
+
+    Uses the convention above: the centre of the top-left pixel is (0.5, 0.5).
+    """
+    points = np.asarray(points, dtype=np.float64)
+    world_to_cam = np.linalg.inv(np.asarray(pose, dtype=np.float64))
+    pc = points @ world_to_cam[:3, :3].T + world_to_cam[:3, 3]
+    if intr['projection'] == 'perspective':
+        depth = -pc[..., 2]
+        col = intr['cx'] + intr['fx'] * pc[..., 0] / depth
+        row = intr['cy'] - intr['fy'] * pc[..., 1] / depth
+    else:
+        col = intr['width'] / 2 * (1 + pc[..., 0] / intr['xmag'])
+        row = intr['height'] / 2 * (1 - pc[..., 1] / intr['ymag'])
+    return np.stack([col, row], axis=-1)

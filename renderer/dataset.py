@@ -1,0 +1,258 @@
+"""Rendering recipes into shards, and re-rendering stored scenes.
+
+Every scene draws its random numbers from its own generator seeded with
+``(seed, split, scene index)``, and shards are independent units of work
+identified by ``(split, index)``; the bytes of a dataset therefore depend on
+the recipe alone, not on the number of workers or the order shards finish in.
+A shard is written atomically (:func:`gqn.shards.write_shard`), so a killed run
+leaves only temporary files, removed by the next run, which renders the
+missing shards.
+
+This module does not import OpenGL at import time; rendering workers do.
+"""
+import math
+import multiprocessing
+import os
+import time
+
+import numpy as np
+
+from gqn import shards
+from gqn.errors import GQNError
+from renderer import camera
+from renderer.families import get_family
+
+#: Split names and their stream ids (part of every scene's seed).
+SPLITS = {'train': 0, 'test': 1}
+
+
+def scene_rng(seed, split, index):
+    """The ``numpy.random.Generator`` of scene ``index`` of ``split``."""
+    return np.random.default_rng(np.random.SeedSequence([seed, SPLITS[split], index]))
+
+
+def split_sizes(recipe):
+    """``{split: scenes}`` of the splits a recipe renders (empty ones left out)."""
+    sizes = {'train': recipe['train_scenes'], 'test': recipe['test_scenes']}
+    return {s: n for s, n in sizes.items() if n > 0}
+
+
+def shard_count(scenes, scenes_per_shard):
+    """Number of shards holding ``scenes`` scenes (the last one may be short)."""
+    return math.ceil(scenes / scenes_per_shard)
+
+
+def make_manifest(name, recipe):
+    """The ``manifest.json`` dict of a resolved recipe."""
+    from importlib.metadata import version
+    from gqn import __version__
+    per_shard = recipe['scenes_per_shard']
+    return {
+        'name': name,
+        'family': recipe['family'],
+        'recipe': recipe,
+        'image_size': recipe['image_size'],
+        'views': recipe['views'],
+        'scenes_per_shard': per_shard,
+        'seed': recipe['seed'],
+        'splits': {s: {'scenes': n, 'shards': shard_count(n, per_shard)}
+                   for s, n in split_sizes(recipe).items()},
+        'intrinsics': camera.intrinsics(recipe['camera'], recipe['image_size']),
+        'axis_convention': camera.AXIS_CONVENTION,
+        'version': __version__,
+        'pyrender_version': version('pyrender'),
+    }
+
+
+class SceneSampler:
+    """Draws scene specs and viewpoints of a recipe.
+
+    Args:
+        recipe (dict): a resolved recipe (:func:`renderer.recipe.resolve`).
+    """
+
+    def __init__(self, recipe):
+        self.recipe = recipe
+        self.family = get_family(recipe['family'])(recipe['scene'])
+        self.camera = camera.get_sampler(recipe['camera'])
+
+    def sample(self, split, index):
+        """Scene spec (dict) and viewpoints float32 ``(views, 7)`` of one scene."""
+        rng = scene_rng(self.recipe['seed'], split, index)
+        spec = self.family.sample(rng)
+        return spec, self.camera.sample(rng, self.recipe['views'])
+
+
+def open_view_renderer(manifest):
+    """A :class:`renderer.draw.ViewRenderer` with a manifest's settings."""
+    from renderer.draw import ViewRenderer
+    recipe = manifest['recipe']
+    return ViewRenderer(manifest['intrinsics'], manifest['views'],
+                        antialias=recipe['antialias'], shadows=recipe['shadows'])
+
+
+def render_viewpoints(manifest, scene_spec, viewpoints, view_renderer=None):
+    """Render a stored scene spec from arbitrary viewpoints.
+
+    Uses the manifest's intrinsics and settings; rendering a scene's own
+    viewpoints reproduces its shard images byte for byte.
+
+    Args:
+        manifest (dict): the dataset's manifest (:func:`gqn.shards.read_manifest`).
+        scene_spec (dict): one entry of ``<split>/scenes/NNNN.json``.
+        viewpoints (array): float ``(N, 7)`` viewpoints.
+        view_renderer: an open renderer from :func:`open_view_renderer` to
+            reuse across calls; by default one is opened and closed.
+
+    Returns:
+        numpy.ndarray: uint8 ``(N, H, W, 3)``.
+    """
+    own = view_renderer is None
+    if own:
+        view_renderer = open_view_renderer(manifest)
+    try:
+        return view_renderer.render(scene_spec, viewpoints)
+    finally:
+        if own:
+            view_renderer.close()
+
+
+def render_shard(manifest, root, split, index, view_renderer, sampler=None):
+    """Render and atomically write shard ``index`` of ``split``; returns its scene count."""
+    sampler = sampler or SceneSampler(manifest['recipe'])
+    per_shard = manifest['scenes_per_shard']
+    first = index * per_shard
+    count = min(per_shard, manifest['splits'][split]['scenes'] - first)
+    size = manifest['image_size']
+    views = manifest['views']
+    images = np.empty((count, views, size, size, 3), dtype=np.uint8)
+    viewpoints = np.empty((count, views, 7), dtype=np.float32)
+    specs = []
+    for i in range(count):
+        spec, viewpoints[i] = sampler.sample(split, first + i)
+        images[i] = view_renderer.render(spec, viewpoints[i])
+        spec['camera_poses'] = camera.pose_from_viewpoint(viewpoints[i]).tolist()
+        specs.append(spec)
+    shards.write_shard(root, split, index, images, viewpoints, specs)
+    return count
+
+
+_WORKER = {}
+
+
+def _init_worker():
+    from renderer import platform
+    platform.worker_environment()
+
+
+def _render_task(task):
+    manifest, root, split, index = task
+    if _WORKER.get('manifest') != manifest:
+        if 'renderer' in _WORKER:
+            _WORKER['renderer'].close()
+        _WORKER.update(manifest=manifest, renderer=open_view_renderer(manifest),
+                       sampler=SceneSampler(manifest['recipe']))
+    return render_shard(manifest, root, split, index, _WORKER['renderer'], _WORKER['sampler'])
+
+
+def _recipe_diff(a, b, prefix=''):
+    keys = []
+    for k in sorted(set(a) | set(b)):
+        va, vb = a.get(k), b.get(k)
+        if isinstance(va, dict) and isinstance(vb, dict):
+            keys += _recipe_diff(va, vb, prefix + k + '.')
+        elif va != vb:
+            keys.append(prefix + k)
+    return keys
+
+
+def prepare_root(root, manifest):
+    """Check ``root`` can hold this dataset, clean partial files, write the manifest."""
+    existing = shards.read_manifest(root)
+    if existing is not None:
+        diff = _recipe_diff(existing.get('recipe', {}), manifest['recipe'])
+        if diff:
+            raise GQNError('%s holds a dataset with a different recipe (differs in: %s); '
+                           'choose another --out or delete it' % (root, ', '.join(diff)))
+    elif os.path.isdir(root) and os.listdir(root):
+        raise GQNError('%s is not empty and has no %s; refusing to render into it'
+                       % (root, shards.MANIFEST))
+    os.makedirs(root, exist_ok=True)
+    shards.remove_partial_files(root)
+    if existing != manifest:
+        shards.atomic_write_json(os.path.join(root, shards.MANIFEST), manifest)
+
+
+def pending_shards(manifest, root):
+    """``(split, index)`` of the shards not written yet, in order."""
+    return [(split, i) for split, info in manifest['splits'].items()
+            for i in range(info['shards'])
+            if not shards.shard_exists(root, split, i, with_scenes=True)]
+
+
+def render_dataset(name, recipe, root, workers=1, progress=True, log=print):
+    """Render every missing shard of a recipe into ``root``.
+
+    Args:
+        name (str): the recipe's name (stored in the manifest).
+        recipe (dict): a resolved recipe.
+        root (str): output folder; created if needed; must be empty or hold
+            the same recipe's (possibly partial) dataset.
+        workers (int): rendering processes; ``1`` renders in this process.
+        progress (bool): show a progress bar (scenes/s and views/s).
+        log (callable): where one-line status messages go.
+
+    Returns:
+        dict: ``scenes`` and ``shards`` rendered by this call, ``seconds``.
+    """
+    if workers < 1:
+        raise GQNError('--workers must be positive, got %d' % workers)
+    manifest = make_manifest(name, recipe)
+    prepare_root(root, manifest)
+    todo = pending_shards(manifest, root)
+    total = sum(info['shards'] for info in manifest['splits'].values())
+    if not todo:
+        log('%s: complete (%d shards), nothing to do' % (root, total))
+        return {'scenes': 0, 'shards': 0, 'seconds': 0.0}
+    if len(todo) < total:
+        log('%s: resuming, %d of %d shards left' % (root, len(todo), total))
+    per_shard = manifest['scenes_per_shard']
+    scenes = sum(min(per_shard, manifest['splits'][s]['scenes'] - i * per_shard) for s, i in todo)
+    tasks = [(manifest, root, split, i) for split, i in todo]
+    from tqdm import tqdm
+    bar = tqdm(total=scenes, unit='scene', desc='render %s' % name, disable=not progress,
+               dynamic_ncols=True)
+    start = time.time()
+    done = 0
+    pool = None
+    if workers == 1:
+        results = _render_serial(tasks)
+    else:
+        ctx = multiprocessing.get_context('spawn')
+        pool = ctx.Pool(min(workers, len(tasks)), initializer=_init_worker)
+        results = pool.imap_unordered(_render_task, tasks)
+    try:
+        for n in results:
+            done += n
+            bar.update(n)
+            bar.set_postfix_str('%.0f views/s' % (done * manifest['views'] / (time.time() - start)))
+    finally:
+        bar.close()
+        if pool is not None:
+            pool.terminate()
+            pool.join()
+    seconds = time.time() - start
+    log('%s: rendered %d scenes (%d views) in %d shards, %.1f s, %.0f views/s' % (
+        root, done, done * manifest['views'], len(todo), seconds,
+        done * manifest['views'] / max(seconds, 1e-9)))
+    return {'scenes': done, 'shards': len(todo), 'seconds': seconds}
+
+
+def _render_serial(tasks):
+    view_renderer = open_view_renderer(tasks[0][0])
+    sampler = SceneSampler(tasks[0][0]['recipe'])
+    try:
+        for manifest, root, split, index in tasks:
+            yield render_shard(manifest, root, split, index, view_renderer, sampler)
+    finally:
+        view_renderer.close()

@@ -1,0 +1,60 @@
+"""A PNG grid of scenes x views of a dataset."""
+import os
+
+import numpy as np
+
+from gqn import shards
+from gqn.errors import GQNError
+
+
+def preview_grid(root, split=None, scenes=8, views=None, gap=2):
+    """Image uint8 ``(rows, cols, 3)``: one row per scene, one column per view.
+
+    Args:
+        root (str): dataset root.
+        split (str): split to show; default ``train`` if present, else the first.
+        scenes (int): scenes (rows), read from the first shards in order.
+        views (int): views (columns); default all.
+        gap (int): grey pixels between tiles.
+    """
+    splits = shards.list_splits(root)
+    if not splits:
+        raise GQNError('%s: no dataset (no <split>/images/ folders)' % root)
+    split = split or ('train' if 'train' in splits else splits[0])
+    if split not in splits:
+        raise GQNError('%s: no split %r (have: %s)' % (root, split, ', '.join(splits)))
+    if scenes < 1 or (views is not None and views < 1):
+        raise GQNError('--scenes and --views must be positive')
+    rows = []
+    for name in shards.list_shards(root, split):
+        images = shards.open_shard(root, split, name)[0]
+        rows.extend(images[:scenes - len(rows), :views])
+        if len(rows) == scenes:
+            break
+    if not rows:
+        raise GQNError('%s: split %r has no scenes' % (root, split))
+    rows = np.asarray(rows)
+    n, v, h, w, _ = rows.shape
+    grid = np.full((n * (h + gap) + gap, v * (w + gap) + gap, 3), 64, dtype=np.uint8)
+    for i in range(n):
+        for j in range(v):
+            y, x = gap + i * (h + gap), gap + j * (w + gap)
+            grid[y:y + h, x:x + w] = rows[i, j]
+    return grid
+
+
+def write_preview(root, path=None, scale=1, **kwargs):
+    """Write :func:`preview_grid` as a PNG (default ``<root>/preview.png``); returns the path."""
+    from PIL import Image
+    if scale < 1:
+        raise GQNError('--scale must be positive')
+    grid = preview_grid(root, **kwargs)
+    image = Image.fromarray(grid)
+    if scale > 1:
+        image = image.resize((grid.shape[1] * scale, grid.shape[0] * scale), Image.NEAREST)
+    path = path or os.path.join(root, 'preview.png')
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = path + '.tmp%d' % os.getpid()
+    image.save(tmp, format='PNG')
+    os.replace(tmp, path)
+    return path

@@ -1,0 +1,146 @@
+"""Dataset recipes: TOML files naming a scene family and every parameter.
+
+A recipe has top-level dataset keys (:data:`DATASET_DEFAULTS`), a ``[scene]``
+table checked against the family's ``defaults`` and a ``[camera]`` table
+checked against the camera sampler's keys (:func:`renderer.camera.camera_keys`).
+Unknown keys and bad values raise :class:`~gqn.errors.GQNError`.
+:func:`load_recipe` returns the *resolved* recipe: every key present, defaults
+filled in; the manifest stores it and two datasets are compatible exactly when
+their resolved recipes are equal.
+"""
+import os
+import tomllib
+
+from gqn.errors import GQNError
+from renderer import camera
+from renderer.families import get_family
+
+#: Top-level recipe keys and their defaults.
+DATASET_DEFAULTS = {
+    'family': 'shepard_matzler',
+    'image_size': 64,         # pixels (square images)
+    'views': 15,              # views per scene
+    'train_scenes': 2000,
+    'test_scenes': 200,
+    'scenes_per_shard': 100,
+    'seed': 0,
+    'antialias': False,       # 4x multisampling
+    'shadows': False,         # shadow maps for directional lights
+}
+
+#: Where bare recipe names are looked up: the project's ``datasets/`` folder.
+RECIPE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'datasets')
+
+
+def find_recipe(name):
+    """Path of a recipe given as a path or as a bare name in :data:`RECIPE_DIR`."""
+    if os.path.isfile(name):
+        return name
+    path = os.path.join(RECIPE_DIR, name if name.endswith('.toml') else name + '.toml')
+    if os.path.sep not in name and os.path.isfile(path):
+        return path
+    known = sorted(f[:-5] for f in os.listdir(RECIPE_DIR) if f.endswith('.toml')) \
+        if os.path.isdir(RECIPE_DIR) else []
+    raise GQNError('recipe %r not found (not a file; recipes in %s: %s)'
+                   % (name, RECIPE_DIR, ', '.join(known) or 'none'))
+
+
+def recipe_name(path):
+    """The recipe's name: its file name without ``.toml``."""
+    return os.path.splitext(os.path.basename(path))[0]
+
+
+def parse_override(text):
+    """``'scene.cubes=5'`` -> ``(('scene', 'cubes'), 5)``; values are TOML (bare words are strings)."""
+    key, sep, value = text.partition('=')
+    key = key.strip()
+    if not sep or not key:
+        raise GQNError('override %r is not KEY=VALUE' % (text,))
+    try:
+        value = tomllib.loads('v = ' + value)['v']
+    except tomllib.TOMLDecodeError:
+        value = value.strip()
+    return tuple(key.split('.')), value
+
+
+def _unknown_keys(where, table, known):
+    unknown = sorted(set(table) - set(known))
+    if unknown:
+        raise GQNError('unknown recipe key %s (known%s: %s)' % (
+            ', '.join(repr(where + k) for k in unknown), where and ' in [%s]' % where[:-1],
+            ', '.join(sorted(known))))
+
+
+def _check_table(where, table, defaults):
+    """Fill defaults; reject unknown keys and values whose type differs from the default."""
+    _unknown_keys(where, table, defaults)
+    out = dict(defaults)
+    for key, value in table.items():
+        default = defaults[key]
+        if isinstance(default, bool):
+            ok = isinstance(value, bool)
+        elif isinstance(default, float):
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        else:
+            ok = isinstance(value, type(default)) and not isinstance(value, bool)
+        if not ok:
+            raise GQNError('%s%s must be %s, got %r' % (where, key, type(default).__name__, value))
+        out[key] = value
+    return out
+
+
+def resolve(raw):
+    """Check a raw recipe dict and fill in every default (see module docstring)."""
+    raw = dict(raw)
+    scene_raw = raw.pop('scene', {})
+    camera_raw = raw.pop('camera', {})
+    if not isinstance(scene_raw, dict) or not isinstance(camera_raw, dict):
+        raise GQNError('recipe: scene and camera must be tables')
+    recipe = _check_table('', raw, DATASET_DEFAULTS)
+    for key in ('image_size', 'views', 'scenes_per_shard'):
+        if recipe[key] <= 0:
+            raise GQNError('%s must be positive, got %d' % (key, recipe[key]))
+    if recipe['views'] < 2:
+        raise GQNError('views must be at least 2 (a context and a query), got %d' % recipe['views'])
+    for key in ('train_scenes', 'test_scenes', 'seed'):
+        if recipe[key] < 0:
+            raise GQNError('%s must be >= 0, got %d' % (key, recipe[key]))
+    if recipe['train_scenes'] + recipe['test_scenes'] == 0:
+        raise GQNError('train_scenes + test_scenes must be positive')
+    family = get_family(recipe['family'])
+    _unknown_keys('scene.', scene_raw, family.defaults)
+    recipe['scene'] = family(scene_raw).params
+    kind = camera_raw.get('type', family.camera)
+    keys = dict(camera.camera_keys(kind), **family.camera_defaults)
+    recipe['camera'] = _check_table('camera.', camera_raw, keys)
+    camera.get_sampler(recipe['camera'])
+    camera.intrinsics(recipe['camera'], recipe['image_size'])
+    return recipe
+
+
+def load_recipe(name, overrides=()):
+    """Read, override and resolve a recipe.
+
+    Args:
+        name (str): a path or a bare name (see :func:`find_recipe`).
+        overrides (iterable): ``'key=value'`` strings, nested keys dotted
+            (``'scene.cubes=5'``, ``'camera.yfov_deg=40'``).
+
+    Returns:
+        tuple: ``(name, recipe)``, the recipe resolved by :func:`resolve`.
+    """
+    path = find_recipe(name)
+    try:
+        with open(path, 'rb') as f:
+            raw = tomllib.load(f)
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise GQNError('%s: cannot read recipe (%s)' % (path, e))
+    for text in overrides:
+        keys, value = parse_override(text)
+        table = raw
+        for k in keys[:-1]:
+            table = table.setdefault(k, {})
+            if not isinstance(table, dict):
+                raise GQNError('override %r: %s is not a table' % (text, k))
+        table[keys[-1]] = value
+    return recipe_name(path), resolve(raw)

@@ -1,0 +1,103 @@
+"""Shepard-Matzler objects: cubes joined face to face by a random walk."""
+import colorsys
+
+import numpy as np
+
+from gqn.errors import GQNError
+from renderer.families import SceneFamily
+
+_STEPS = np.array([[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]])
+
+
+def _is_number(x):
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def _is_color(x):
+    return isinstance(x, list) and len(x) == 3 and all(_is_number(c) and 0 <= c <= 1 for c in x)
+
+
+class ShepardMatzler(SceneFamily):
+    """N cubes placed by a self-avoiding, face-adjacent random walk.
+
+    Each cube shares a face with the previous one; the object is centred on
+    the mean of the cube centres (the origin). Each cube gets a colour drawn
+    uniformly from ``colors`` evenly spaced HSV hues (saturation = value = 1).
+    Lighting: ambient plus one directional light fixed in the world.
+
+    ``[scene]`` keys (see ``datasets/README.md``): ``cubes`` (int, or
+    ``[min, max]`` for a uniformly random count per scene), ``colors``,
+    ``cube_size``, ``ambient``, ``light_intensity``, ``light_direction``,
+    ``background``.
+    """
+
+    name = 'shepard_matzler'
+    defaults = {'cubes': 7, 'colors': 10, 'cube_size': 1.0, 'ambient': 0.3,
+                'light_intensity': 3.0, 'light_direction': [-0.4, -1.0, -0.6],
+                'background': [0.0, 0.0, 0.0]}
+    camera = 'sphere'
+    camera_defaults = {'min_distance': 9.0, 'max_distance': 9.0,
+                       'min_pitch_deg': -90.0, 'max_pitch_deg': 90.0}
+
+    def __init__(self, params):
+        super().__init__(params)
+        p = self.params
+        cubes = p['cubes']
+        if isinstance(cubes, list):
+            if (len(cubes) != 2 or not all(isinstance(c, int) for c in cubes)
+                    or not 1 <= cubes[0] <= cubes[1]):
+                raise GQNError('scene.cubes must be a positive int or [min, max], got %r' % (cubes,))
+        elif not (isinstance(cubes, int) and not isinstance(cubes, bool) and cubes >= 1):
+            raise GQNError('scene.cubes must be a positive int or [min, max], got %r' % (cubes,))
+        if not (isinstance(p['colors'], int) and p['colors'] >= 1):
+            raise GQNError('scene.colors must be a positive int, got %r' % (p['colors'],))
+        for key in ('cube_size', 'light_intensity'):
+            if not (_is_number(p[key]) and p[key] > 0):
+                raise GQNError('scene.%s must be positive, got %r' % (key, p[key]))
+        if not (_is_number(p['ambient']) and p['ambient'] >= 0):
+            raise GQNError('scene.ambient must be >= 0, got %r' % (p['ambient'],))
+        d = p['light_direction']
+        if not (isinstance(d, list) and len(d) == 3 and all(map(_is_number, d)) and any(d)):
+            raise GQNError('scene.light_direction must be a non-zero [x, y, z], got %r' % (d,))
+        if not _is_color(p['background']):
+            raise GQNError('scene.background must be [r, g, b] in 0..1, got %r' % (p['background'],))
+        self.palette = [list(colorsys.hsv_to_rgb(k / p['colors'], 1.0, 1.0))
+                        for k in range(p['colors'])]
+
+    def walk(self, rng, n):
+        """Integer cube centres ``(n, 3)``: a self-avoiding face-adjacent walk."""
+        while True:
+            cells = [(0, 0, 0)]
+            while len(cells) < n:
+                free = [s for s in map(tuple, cells[-1] + _STEPS) if s not in cells]
+                if not free:
+                    break
+                cells.append(free[rng.integers(len(free))])
+            if len(cells) == n:
+                return np.array(cells, dtype=np.float64)
+
+    def sample(self, rng):
+        p = self.params
+        cubes = p['cubes']
+        n = int(rng.integers(cubes[0], cubes[1] + 1)) if isinstance(cubes, list) else cubes
+        centres = self.walk(rng, n)
+        centres = (centres - centres.mean(axis=0)) * p['cube_size']
+        colors = rng.integers(len(self.palette), size=n)
+        s = float(p['cube_size'])
+        meshes = []
+        for c, k in zip(centres.tolist(), colors.tolist()):
+            pose = [[1.0, 0.0, 0.0, c[0]], [0.0, 1.0, 0.0, c[1]],
+                    [0.0, 0.0, 1.0, c[2]], [0.0, 0.0, 0.0, 1.0]]
+            meshes.append({'shape': 'box', 'extents': [s, s, s], 'pose': pose,
+                           'color': self.palette[k], 'metallic': 0.0, 'roughness': 1.0})
+        a = float(p['ambient'])
+        return {
+            'family': self.name,
+            'background': [float(c) for c in p['background']],
+            'ambient': [a, a, a],
+            'meshes': meshes,
+            'lights': [{'type': 'directional',
+                        'direction': [float(x) for x in p['light_direction']],
+                        'color': [1.0, 1.0, 1.0],
+                        'intensity': float(p['light_intensity'])}],
+        }

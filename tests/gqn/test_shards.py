@@ -1,0 +1,76 @@
+"""gqn.shards.check_dataset on hand-made datasets (with and without a manifest)."""
+import os
+
+import numpy as np
+import pytest
+
+from gqn import shards
+from gqn.errors import GQNError
+
+
+def _viewpoints(scenes, views, rng):
+    yaw, pitch = rng.uniform(-3, 3, (2, scenes, views))
+    pos = rng.normal(size=(scenes, views, 3))
+    return np.concatenate([pos, np.stack([np.cos(yaw), np.sin(yaw), np.cos(pitch),
+                                          np.sin(pitch)], -1)], -1).astype(np.float32)
+
+
+def _write(root, counts=(('train', (4, 4, 2)), ('test', (3,))), views=3, size=8, manifest=True):
+    rng = np.random.default_rng(0)
+    for split, per in counts:
+        for i, n in enumerate(per):
+            shards.write_shard(root, split, i, np.zeros((n, views, size, size, 3), np.uint8),
+                               _viewpoints(n, views, rng), [{} for _ in range(n)])
+    if manifest:
+        shards.atomic_write_json(os.path.join(root, shards.MANIFEST), {
+            'image_size': size, 'views': views, 'scenes_per_shard': 4,
+            'splits': {'train': {'scenes': 10, 'shards': 3}, 'test': {'scenes': 3, 'shards': 1}}})
+    return root
+
+
+@pytest.mark.parametrize('manifest', [True, False])
+def test_valid_dataset(tmp_path, manifest):
+    summary = shards.check_dataset(_write(str(tmp_path), manifest=manifest))
+    assert summary == {'splits': {'test': {'shards': 1, 'scenes': 3},
+                                  'train': {'shards': 3, 'scenes': 10}},
+                       'views': 3, 'height': 8, 'width': 8}
+
+
+def test_bad_viewpoints_named(tmp_path):
+    root = _write(str(tmp_path))
+    path = os.path.join(root, 'train', 'viewpoints', '0001.npy')
+    v = np.load(path)
+    v[1, 2, 3] = 0.5  # cos yaw no longer pairs with sin yaw
+    np.save(path, v)
+    with pytest.raises(GQNError, match='train/viewpoints/0001.npy.*unit-norm'):
+        shards.check_dataset(root)
+    v[1, 2, 3] = np.nan
+    np.save(path, v)
+    with pytest.raises(GQNError, match='train/viewpoints/0001.npy.*non-finite'):
+        shards.check_dataset(root)
+
+
+def test_counts_against_manifest(tmp_path):
+    root = _write(str(tmp_path), counts=(('train', (4, 4, 1)), ('test', (3,))))
+    with pytest.raises(GQNError, match='train/images/0002.npy: 1 scenes, the manifest implies 2'):
+        shards.check_dataset(root)
+    os.remove(os.path.join(root, 'train', 'images', '0002.npy'))
+    with pytest.raises(GQNError, match='expected shards 0000..0002'):
+        shards.check_dataset(root)
+
+
+def test_bad_dtype_shape_and_scenes(tmp_path):
+    root = _write(str(tmp_path), manifest=False)
+    np.save(os.path.join(root, 'test', 'images', '0000.npy'), np.zeros((3, 3, 8, 8, 3), np.float32))
+    with pytest.raises(GQNError, match='test/images/0000.npy: expected uint8'):
+        shards.check_dataset(root)
+    root = _write(str(tmp_path / 'b'), manifest=False)
+    np.save(os.path.join(root, 'train', 'images', '0001.npy'), np.zeros((4, 3, 9, 8, 3), np.uint8))
+    with pytest.raises(GQNError, match='train/images/0001.npy.*differs'):
+        shards.check_dataset(root)
+    root = _write(str(tmp_path / 'c'))
+    shards.atomic_write_json(os.path.join(root, 'test', 'scenes', '0000.json'), [{}])
+    with pytest.raises(GQNError, match='test/scenes/0000.json'):
+        shards.check_dataset(root)
+    with pytest.raises(GQNError, match='no dataset'):
+        shards.check_dataset(str(tmp_path / 'empty'))
