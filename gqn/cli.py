@@ -16,6 +16,11 @@ COMMANDS = [
     ('render', 'renderer.cli', 'render a scene dataset into .npy shards'),
     ('check', 'renderer.cli', 'validate a dataset (shapes, dtypes, counts, viewpoints)'),
     ('preview', 'renderer.cli', 'write a PNG grid of scenes x views'),
+    ('train', 'gqn.training', 'train a GQN on a shard dataset (Chainer Trainer)'),
+    ('eval', 'gqn.evaluation', 'score a trained model against baselines on a test split'),
+    ('gif', 'gqn.gif', 'rotation GIF: context | truth | predictions on a 360-degree orbit'),
+    ('demo', 'gqn.demo', 'render, train, evaluate and make a GIF, end to end'),
+    ('import-deepmind', 'gqn.deepmind', "convert DeepMind's gqn-datasets TFRecords to shards"),
 ]
 
 

@@ -57,16 +57,24 @@ def run_train(args):
     train(config, out, resume=args.resume, multi_node=args.multi_node, quiet=args.quiet)
 
 
-def _stop_trigger(config):
-    import time
+class StopTrigger:
+    """Stop at ``config.iterations``, or after ``config.minutes`` of this invocation."""
 
-    start = time.monotonic()
+    def __init__(self, config):
+        import time
+        self.iterations = config.iterations
+        self.seconds = 60 * config.minutes
+        self.clock = time.monotonic
+        self.start = self.clock()
 
-    def stop(trainer):
-        if trainer.updater.iteration >= config.iterations:
+    def __call__(self, trainer):
+        if trainer.updater.iteration >= self.iterations:
             return True
-        return bool(config.minutes) and time.monotonic() - start >= 60 * config.minutes
-    return stop
+        return bool(self.seconds) and self.clock() - self.start >= self.seconds
+
+    def get_training_length(self):
+        """For Chainer's ProgressBar (7.8.1 ignores its own ``training_length``)."""
+        return self.iterations, 'iteration'
 
 
 def _communicator(multi_node):
@@ -157,7 +165,7 @@ def build_trainer(config, out, comm=None, quiet=False):
     updater = GQNUpdater(iterator, optimizer, converter,
                          sigma=(config.sigma_start, config.sigma_end, config.sigma_steps),
                          lr=(config.lr_start, config.lr_end, config.lr_steps), device=device)
-    trainer = training.Trainer(updater, _stop_trigger(config), out=out)
+    trainer = training.Trainer(updater, StopTrigger(config), out=out)
 
     # extensions
     if test_set is not None:

@@ -80,3 +80,43 @@ def test_gif_without_scene_specs(synthetic_dataset, tmp_path):
     assert open(out, 'rb').read() == open(again, 'rb').read()
     assert main(args + ['--out', again, '--seed', '5']) == 0
     assert open(out, 'rb').read() != open(again, 'rb').read()
+
+
+def test_gif_ground_truth_equals_a_direct_re_render(tmp_path):
+    import json
+    from gqn import shards
+    from gqn.gif import ground_truth
+    from gqn.shard_dataset import ShardDataset
+    from renderer import render_dataset, render_viewpoints
+    from renderer.recipe import resolve
+
+    root = str(tmp_path / 'sm')
+    render_dataset('tiny', resolve({'train_scenes': 4, 'test_scenes': 4, 'scenes_per_shard': 2,
+                                    'views': 5, 'image_size': 16}),
+                   root, workers=1, progress=False, log=lambda s: None)
+    run = str(tmp_path / 'run')
+    train(TrainConfig(dataset=root, model=TINY_MODEL, batch_size=2, iterations=2), run,
+          quiet=True)
+    out = str(tmp_path / 'gt.gif')
+    assert main(['gif', run, '--scene', '3', '--frames', '6', '--context', '1', '--scale', '1',
+                 '--out', out]) == 0
+    img, frames = gif_frames(out)
+    assert img.n_frames == 6
+    # tiles: context | truth | mean | sample, each 16 px + 4 px gap, 12 px label
+    assert frames[0].shape == (16 + 12 + 4, 4 * (16 + 4), 3)
+
+    dataset = ShardDataset(root, 'test')
+    x, v = dataset[3]
+    rng = np.random.RandomState(3)
+    context = np.sort(rng.choice(5, 1, replace=False))
+    orbit = orbit_viewpoints(v, 6, float(np.arctan2(v[context[0], 4], v[context[0], 3])))
+    with open(os.path.join(root, 'test', shards.SCENES, '0001.json')) as f:
+        spec = json.load(f)[1]
+    direct = render_viewpoints(shards.read_manifest(root), spec, orbit)
+    truth = ground_truth(root, 'test', dataset, 3, orbit)
+    np.testing.assert_array_equal(truth, direct)
+    assert len({t.tobytes() for t in truth}) == 6  # the orbit really moves
+    # the truth tile of every GIF frame is that re-render (GIF palette quantisation aside)
+    for f, frame in enumerate(frames):
+        tile = frame[12:28, 20:36].astype(int)
+        assert np.abs(tile - direct[f]).mean() < 8

@@ -1,0 +1,29 @@
+import json
+import os
+
+import pytest
+from PIL import Image
+
+from gqn.cli import main
+
+
+@pytest.mark.slow
+def test_quick_demo_runs_end_to_end(tmp_path, capsys):
+    out = str(tmp_path / 'demo')
+    assert main(['demo', '--quick', '--out', out, '--workers', '1']) == 0
+    printed = capsys.readouterr().out
+    for path in ['data/manifest.json', 'data/preview.png', 'run/model/model.npz', 'run/log',
+                 'run/loss.png', 'run/eval/eval.json', 'run/eval/eval.md',
+                 'run/eval/predictions.png', 'rotation.gif']:
+        assert os.path.exists(os.path.join(out, path)), path
+        assert os.path.join(out, path) in printed or path.startswith('run/') or path == 'data/manifest.json'
+    with open(os.path.join(out, 'run', 'eval', 'eval.json')) as f:
+        result = json.load(f)
+    assert result['scenes'] == 16 and len(result['rows']) == 14
+    with open(os.path.join(out, 'run', 'log')) as f:
+        assert json.load(f)[-1]['iteration'] == 30
+    gif = Image.open(os.path.join(out, 'rotation.gif'))
+    assert gif.n_frames == 8
+    # a second run reuses everything and still succeeds
+    assert main(['demo', '--quick', '--out', out, '--workers', '1']) == 0
+    assert 'training already finished' in capsys.readouterr().out
