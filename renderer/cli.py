@@ -30,8 +30,25 @@ def run_render(args):
             overrides.append('%s=%d' % (key, getattr(args, key)))
     name, recipe = load_recipe(args.recipe, overrides)
     root = args.out or os.path.join('datasets', name)
-    render_dataset(name, recipe, root, workers=args.workers, progress=not args.no_progress)
+    render_dataset(name, recipe, root, workers=args.workers, progress=not args.no_progress,
+                   comm=mpi_communicator())
     return 0
+
+
+#: Environment variables MPI launchers set to the job's size.
+_MPI_SIZE_VARIABLES = ('OMPI_COMM_WORLD_SIZE', 'PMI_SIZE', 'PMIX_SIZE', 'MPI_LOCALNRANKS')
+
+
+def mpi_communicator():
+    """``MPI.COMM_WORLD`` when started by ``mpiexec -n N`` with ``N > 1``, else ``None``."""
+    if not any(int(os.environ.get(v, '1') or 1) > 1 for v in _MPI_SIZE_VARIABLES):
+        return None
+    from gqn.errors import GQNError
+    try:
+        from mpi4py import MPI
+    except ImportError as e:
+        raise GQNError('started under MPI but mpi4py is missing (pip install mpi4py): %s' % e)
+    return MPI.COMM_WORLD
 
 
 def configure_check(parser):

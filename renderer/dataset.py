@@ -10,6 +10,7 @@ missing shards.
 
 This module does not import OpenGL at import time; rendering workers do.
 """
+import json
 import math
 import multiprocessing
 import os
@@ -166,9 +167,22 @@ def _recipe_diff(a, b, prefix=''):
     return keys
 
 
+#: Written when a render starts, replaced by ``manifest.json`` once every shard exists.
+IN_PROGRESS = 'render-in-progress.json'
+
+
 def prepare_root(root, manifest):
-    """Check ``root`` can hold this dataset, clean partial files, write the manifest."""
+    """Check ``root`` can hold this dataset, clean partial files, mark the render as started.
+
+    A root holding the same recipe's dataset, complete (``manifest.json``) or
+    interrupted (``render-in-progress.json``), is resumed; any other
+    non-empty root is refused.
+    """
     existing = shards.read_manifest(root)
+    marker = os.path.join(root, IN_PROGRESS)
+    if existing is None and os.path.exists(marker):
+        with open(marker) as f:
+            existing = json.load(f)
     if existing is not None:
         diff = _recipe_diff(existing.get('recipe', {}), manifest['recipe'])
         if diff:
@@ -179,8 +193,20 @@ def prepare_root(root, manifest):
                        % (root, shards.MANIFEST))
     os.makedirs(root, exist_ok=True)
     shards.remove_partial_files(root)
-    if existing != manifest:
-        shards.atomic_write_json(os.path.join(root, shards.MANIFEST), manifest)
+    if shards.read_manifest(root) != manifest:
+        shards.atomic_write_json(marker, manifest)
+
+
+def finish_root(root, manifest):
+    """Write ``manifest.json`` once every shard exists; drop the in-progress marker."""
+    missing = pending_shards(manifest, root)
+    if missing:
+        raise GQNError('%s: %d shard(s) missing after rendering, e.g. %s/%s'
+                       % (root, len(missing), missing[0][0], shards.shard_name(missing[0][1])))
+    shards.atomic_write_json(os.path.join(root, shards.MANIFEST), manifest)
+    marker = os.path.join(root, IN_PROGRESS)
+    if os.path.exists(marker):
+        os.remove(marker)
 
 
 def pending_shards(manifest, root):
@@ -190,7 +216,7 @@ def pending_shards(manifest, root):
             if not shards.shard_exists(root, split, i, with_scenes=True)]
 
 
-def render_dataset(name, recipe, root, workers=1, progress=True, log=print):
+def render_dataset(name, recipe, root, workers=1, progress=True, log=print, comm=None):
     """Render every missing shard of a recipe into ``root``.
 
     Args:
@@ -201,21 +227,60 @@ def render_dataset(name, recipe, root, workers=1, progress=True, log=print):
         workers (int): rendering processes; ``1`` renders in this process.
         progress (bool): show a progress bar (scenes/s and views/s).
         log (callable): where one-line status messages go.
+        comm: an mpi4py communicator to split the missing shards across its
+            ranks (rank ``r`` of ``n`` takes every ``n``-th one), each rank
+            rendering with its own ``workers``; rank 0 checks the root first
+            and writes ``manifest.json`` after every rank has finished. The
+            bytes written do not depend on the number of ranks.
 
     Returns:
-        dict: ``scenes`` and ``shards`` rendered by this call, ``seconds``.
+        dict: ``scenes`` and ``shards`` rendered by this call (this rank),
+        ``seconds``.
     """
     if workers < 1:
         raise GQNError('--workers must be positive, got %d' % workers)
+    rank, size = (comm.Get_rank(), comm.Get_size()) if comm is not None else (0, 1)
     manifest = make_manifest(name, recipe)
-    prepare_root(root, manifest)
+    _collective(comm, lambda: prepare_root(root, manifest) if rank == 0 else None)
     todo = pending_shards(manifest, root)
     total = sum(info['shards'] for info in manifest['splits'].values())
     if not todo:
-        log('%s: complete (%d shards), nothing to do' % (root, total))
+        if rank == 0:
+            finish_root(root, manifest)
+            log('%s: complete (%d shards), nothing to do' % (root, total))
         return {'scenes': 0, 'shards': 0, 'seconds': 0.0}
-    if len(todo) < total:
+    if len(todo) < total and rank == 0:
         log('%s: resuming, %d of %d shards left' % (root, len(todo), total))
+    mine = todo[rank::size]
+    result = _collective(comm, lambda: _render_tasks(
+        name, manifest, root, mine, workers, progress and rank == 0,
+        log if rank == 0 else (lambda message: None)))
+    if rank == 0:
+        finish_root(root, manifest)
+        if size > 1:
+            log('%s: %d ranks rendered %d shards' % (root, size, len(todo)))
+    return result
+
+
+def _collective(comm, work):
+    """Run ``work`` on every rank; if it fails on any rank, raise on all of them."""
+    error, result = None, None
+    try:
+        result = work()
+    except GQNError as e:
+        error = str(e)
+    if comm is not None:
+        errors = [e for e in comm.allgather(error) if e]
+        error = errors[0] if errors else None
+    if error:
+        raise GQNError(error)
+    return result
+
+
+def _render_tasks(name, manifest, root, todo, workers, progress, log):
+    """Render shards ``todo`` (``(split, index)`` pairs) with ``workers`` processes."""
+    if not todo:
+        return {'scenes': 0, 'shards': 0, 'seconds': 0.0}
     per_shard = manifest['scenes_per_shard']
     scenes = sum(min(per_shard, manifest['splits'][s]['scenes'] - i * per_shard) for s, i in todo)
     tasks = [(manifest, root, split, i) for split, i in todo]
