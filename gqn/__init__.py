@@ -1,3 +1,34 @@
-"""Generative Query Networks in Chainer, trained on datasets you render yourself."""
+"""Generative Query Networks in Chainer, trained on datasets you render yourself.
+
+The public names below are imported on first use, so ``import gqn`` stays
+cheap (it does not import Chainer).
+"""
+import importlib
 
 __version__ = '0.1.0'
+
+_LAZY = {
+    'GQNError': 'gqn.errors',
+    'HyperParameters': 'gqn.hyperparams',
+    'GQN': 'gqn.model',
+    'GQNLoss': 'gqn.loss',
+    'save_model': 'gqn.serialization',
+    'load_model': 'gqn.serialization',
+    'save_hyperparams': 'gqn.serialization',
+    'load_hyperparams': 'gqn.serialization',
+}
+
+__all__ = ['__version__'] + sorted(_LAZY)
+
+
+def __getattr__(name):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError('module %r has no attribute %r' % (__name__, name))
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

@@ -1,0 +1,133 @@
+import chainer
+import numpy
+import pytest
+from chainer import gradient_check
+
+from gqn.core import ConvLSTMCore, invariant_gates
+from gqn.model import GQN
+
+def _move_away_from_relu_kinks(model):
+    """Non-zero biases: with zero biases a dead ReLU feeds exact zeros to the next ReLU."""
+    rng = numpy.random.RandomState(42)
+    for name, p in model.namedparams():
+        if name.endswith('/b'):
+            p.array[...] = rng.choice([-1, 1], p.shape) * rng.uniform(0.05, 0.3, p.shape)
+
+
+
+@pytest.mark.parametrize('rep', ['tower', 'pool', 'pyramid'])
+@pytest.mark.parametrize('shared', [False, True])
+@pytest.mark.parametrize('steps', [1, 3])
+def test_shapes(rep, shared, steps, tiny_hp, gqn_batch):
+    hp = tiny_hp(representation=rep, shared_core=shared, generation_steps=steps)
+    model = GQN(hp)
+    assert len(model.generator.generation_cores) == (1 if shared else steps)
+    x_c, v_c, x_q, v_q = gqn_batch(B=2, K=3)
+    mean, kl = model.reconstruct(x_c, v_c, x_q, v_q)
+    assert mean.shape == (2, 3, 16, 16) and mean.dtype == numpy.float32
+    assert kl.shape == (2,) and (kl.array >= 0).all()
+    with chainer.no_backprop_mode(), chainer.using_config('train', False):
+        assert model.generate(x_c, v_c, v_q).shape == (2, 3, 16, 16)
+        assert model.generate(x_c[:, :0], v_c[:, :0], v_q).shape == (2, 3, 16, 16)
+
+
+def test_paper_config_shapes():
+    from gqn.hyperparams import HyperParameters
+    model = GQN(HyperParameters(generation_steps=2))
+    x = numpy.random.rand(1, 1, 3, 64, 64).astype('f')
+    v = numpy.random.randn(1, 1, 7).astype('f')
+    with chainer.no_backprop_mode():
+        assert model.compute_r(x, v).shape == (1, 256, 16, 16)
+        mean, kl = model.reconstruct(x, v, x[:, 0], v[:, 0])
+    assert mean.shape == (1, 3, 64, 64) and kl.shape == (1,)
+    W = model.generator.generation_cores[0].W
+    assert W.shape == (512, 128 + 3 + 7 + 256, 5, 5)
+
+
+def test_randomness_comes_from_numpy_random(tiny_hp, gqn_batch):
+    model = GQN(tiny_hp())
+    x_c, v_c, x_q, v_q = gqn_batch()
+    with chainer.no_backprop_mode():
+        numpy.random.seed(3)
+        a = model.generate(x_c, v_c, v_q).array
+        numpy.random.seed(3)
+        b = model.generate(x_c, v_c, v_q).array
+        c = model.generate(x_c, v_c, v_q).array
+    numpy.testing.assert_array_equal(a, b)
+    assert numpy.abs(a - c).max() > 0
+
+
+def test_context_changes_the_output(tiny_hp, gqn_batch):
+    model = GQN(tiny_hp())
+    x_c, v_c, x_q, v_q = gqn_batch()
+    with chainer.no_backprop_mode():
+        numpy.random.seed(0)
+        a = model.generate(x_c, v_c, v_q).array
+        numpy.random.seed(0)
+        b = model.generate(x_c[:, :1], v_c[:, :1], v_q).array
+    assert numpy.abs(a - b).max() > 1e-5
+
+
+def _outputs_and_grads(model, batch, seed=0):
+    numpy.random.seed(seed)
+    model.cleargrads()
+    mean, kl = model.reconstruct(*batch)
+    loss = chainer.functions.sum(mean * mean) + chainer.functions.sum(kl)
+    loss.backward()
+    return mean.array, kl.array, {name: p.grad.copy() for name, p in model.namedparams()}
+
+
+@pytest.mark.parametrize('shared', [False, True])
+@pytest.mark.parametrize('rep', ['tower', 'pyramid'])
+def test_hoisting_equals_the_concatenation_formulation(shared, rep, tiny_hp, gqn_batch):
+    with chainer.using_config('dtype', numpy.float64):
+        model = GQN(tiny_hp(shared_core=shared, representation=rep, generation_steps=4))
+    batch = gqn_batch(dtype=numpy.float64)
+    assert model.hoist
+    hoisted = _outputs_and_grads(model, batch)
+    model.hoist = False
+    plain = _outputs_and_grads(model, batch)
+    numpy.testing.assert_allclose(hoisted[0], plain[0], rtol=1e-10, atol=1e-12)
+    numpy.testing.assert_allclose(hoisted[1], plain[1], rtol=1e-10, atol=1e-12)
+    assert hoisted[2].keys() == plain[2].keys()
+    for name in plain[2]:
+        numpy.testing.assert_allclose(hoisted[2][name], plain[2][name], rtol=1e-8, atol=1e-10,
+                                      err_msg=name)
+        assert numpy.isfinite(plain[2][name]).all()
+    # Every parameter takes part (no dead weights).
+    assert all(numpy.abs(g).max() > 0 for g in plain[2].values())
+
+
+def test_invariant_gates_batch_all_steps_into_one_convolution():
+    rng = numpy.random.RandomState(0)
+    cores = [ConvLSTMCore(2, 5, 3, 3) for _ in range(4)]
+    inv = rng.randn(2, 5, 6, 6).astype('f')
+    gates = invariant_gates(cores, inv)
+    assert len(gates) == 4
+    for core, g in zip(cores, gates):
+        expected = chainer.functions.convolution_2d(inv, core.W_invariant, core.b, pad=1)
+        numpy.testing.assert_allclose(g.array, expected.array, rtol=1e-5, atol=1e-6)
+    h, c, x = (rng.randn(2, k, 6, 6).astype('f') for k in (3, 3, 2))
+    for core, g in zip(cores, gates):
+        for a, b in zip(core.step(h, c, x, g), core(h, c, x, inv)):
+            numpy.testing.assert_allclose(a.array, b.array, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize('hoist', [True, False])
+@pytest.mark.parametrize('shared', [False, True])
+def test_gradient_check_float64(hoist, shared, tiny_hp, gqn_batch):
+    hp = tiny_hp(shared_core=shared, generation_steps=2, r_channels=4, h_channels=2,
+                 u_channels=2)
+    with chainer.using_config('dtype', numpy.float64):
+        model = GQN(hp, hoist=hoist)
+    _move_away_from_relu_kinks(model)
+    batch = gqn_batch(B=2, K=2, dtype=numpy.float64)
+    rng = numpy.random.RandomState(1)
+
+    def f(x_c, v_c, x_q, v_q):
+        numpy.random.seed(0)  # the same noise in every evaluation
+        return model.reconstruct(x_c, v_c, x_q, v_q)
+
+    gradient_check.check_backward(f, batch, (rng.randn(2, 3, 16, 16), rng.randn(2)),
+                                  params=tuple(model.params()),
+                                  eps=1e-5, atol=1e-5, rtol=1e-4)
