@@ -18,7 +18,10 @@ import os
 FULL = {'recipe': 'shepard_matzler_demo', 'train_scenes': 4000, 'test_scenes': 200,
         'limit': ['--minutes', '10'], 'eval_scenes': 200, 'frames': 36}
 QUICK = {'recipe': 'shepard_matzler_demo', 'train_scenes': 64, 'test_scenes': 16,
-         'limit': ['--iterations', '30'], 'eval_scenes': 16, 'frames': 8}
+         'limit': ['--iterations', '30', '--set', 'log_interval=10', '--set', 'eval_interval=15',
+                   '--set', 'image_interval=15', '--set', 'snapshot_interval=15',
+                   '--set', 'eval_scenes=16'],
+         'eval_scenes': 16, 'frames': 8}
 
 
 def configure_demo(p):
@@ -54,7 +57,7 @@ def run_demo(args):
         print('\n==> training already finished in %s (delete it to train again)' % run)
     else:
         resume = ['--resume'] if os.path.exists(os.path.join(run, 'config.json')) else []
-        _step('train the cpu_small preset (%s %s)' % (limit[0][2:], limit[1]),
+        _step('train the cpu_small preset (%s)' % ' '.join(limit[:2]).lstrip('-'),
               ['train', 'cpu_small', '--dataset', data, '--out', run] + limit + resume)
     _step('evaluate against the baselines',
           ['eval', run, '--scenes', str(plan['eval_scenes'])])

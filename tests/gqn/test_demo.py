@@ -21,7 +21,10 @@ def test_quick_demo_runs_end_to_end(tmp_path, capsys):
         result = json.load(f)
     assert result['scenes'] == 16 and len(result['rows']) == 14
     with open(os.path.join(out, 'run', 'log')) as f:
-        assert json.load(f)[-1]['iteration'] == 30
+        log = json.load(f)
+    assert [e['iteration'] for e in log] == [10, 20, 30]
+    assert 'validation/main/prediction_mse' in log[1]
+    assert os.path.exists(os.path.join(out, 'run', 'images', 'predictions_iter_30.png'))
     gif = Image.open(os.path.join(out, 'rotation.gif'))
     assert gif.n_frames == 8
     # a second run reuses everything and still succeeds

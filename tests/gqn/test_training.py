@@ -75,6 +75,7 @@ def test_sigkill_and_resume_reaches_the_same_parameters(synthetic_dataset, tmp_p
                                          [(k, str(v).lower() if isinstance(v, bool) else
                                            ('"%s"' % v if isinstance(v, str) else v))
                                           for k, v in TINY_MODEL.items()]), [])
+    cmd += ['--set', 'model.image_size=16']
     full = str(tmp_path / 'full')
     subprocess.run(cmd + ['--out', full], check=True)
 
