@@ -8,6 +8,10 @@ Public API:
 * :func:`render_dataset` - render a recipe into ``.npy`` shards.
 * :func:`render_viewpoints` - re-render a stored scene spec from any viewpoints.
 * :mod:`renderer.camera` - axis convention, pose <-> viewpoint, camera samplers.
-* :mod:`renderer.families` - the scene-family interface and registry.
+* :mod:`renderer.families` - the scene-family interface and registry
+  (built-in: :mod:`renderer.shepard_matzler`, :mod:`renderer.rooms`,
+  :mod:`renderer.mnist_dice`, :mod:`renderer.objects`).
+* :mod:`renderer.textures` - procedural textures; :mod:`renderer.digits` -
+  local MNIST / scikit-learn digit sources.
 """
 from renderer.dataset import render_dataset, render_viewpoints  # noqa: F401

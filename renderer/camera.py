@@ -66,7 +66,23 @@ def rotation(yaw, pitch):
     """
     yaw = np.asarray(yaw, dtype=np.float64)
     pitch = np.asarray(pitch, dtype=np.float64)
-    cy, sy, cp, sp = np.cos(yaw), np.sin(yaw), np.cos(pitch), np.sin(pitch)
+    return _rotation(np.cos(yaw), np.sin(yaw), np.cos(pitch), np.sin(pitch))
+
+
+def _unit_pair(c, s):
+    """``(c, s)`` scaled to unit norm (``(1, 0)`` for a zero pair) with exactly rounded ops.
+
+    Square root and division give the same bits in every SIMD lane and
+    process, unlike ``arctan2``/``cos``/``sin``, so stored poses are
+    reproducible byte for byte whichever worker computes them.
+    """
+    n = np.sqrt(c * c + s * s)
+    zero = n == 0
+    n = np.where(zero, 1.0, n)
+    return np.where(zero, 1.0, c / n), np.where(zero, 0.0, s / n)
+
+
+def _rotation(cy, sy, cp, sp):
     zero = np.zeros_like(cy)
     x_axis = np.stack([cy, zero, -sy], axis=-1)
     y_axis = np.stack([-sp * sy, cp + zero, -sp * cy], axis=-1)
@@ -77,17 +93,17 @@ def rotation(yaw, pitch):
 def pose_from_viewpoint(viewpoint):
     """Camera-to-world pose(s) ``(..., 4, 4)`` float64 of 7-d viewpoint(s).
 
-    The position is ``viewpoint[..., :3]``; yaw and pitch are recovered with
-    ``atan2(sin, cos)`` from the cos/sin pairs, so pairs need not be exactly
-    unit-norm. Roll is zero.
+    The position is ``viewpoint[..., :3]``; the cos/sin pairs of yaw and
+    pitch are normalised to unit norm (the angles are ``atan2(sin, cos)``), so
+    pairs need not be exactly unit-norm. Roll is zero.
     """
     v = np.asarray(viewpoint, dtype=np.float64)
     if v.shape[-1] != 7:
         raise GQNError('a viewpoint has 7 numbers, got shape %s' % (v.shape,))
-    yaw = np.arctan2(v[..., 4], v[..., 3])
-    pitch = np.arctan2(v[..., 6], v[..., 5])
+    cy, sy = _unit_pair(v[..., 3], v[..., 4])
+    cp, sp = _unit_pair(v[..., 5], v[..., 6])
     pose = np.zeros(v.shape[:-1] + (4, 4))
-    pose[..., :3, :3] = rotation(yaw, pitch)
+    pose[..., :3, :3] = _rotation(cy, sy, cp, sp)
     pose[..., :3, 3] = v[..., :3]
     pose[..., 3, 3] = 1.0
     return pose
@@ -140,8 +156,8 @@ class SphereCamera:
             raise GQNError('camera: need -90 <= min_pitch_deg <= max_pitch_deg <= 90')
         self.params = p
 
-    def sample(self, rng, views):
-        """Viewpoints float32 ``(views, 7)`` drawn with ``rng``."""
+    def sample(self, rng, views, spec=None):
+        """Viewpoints float32 ``(views, 7)`` drawn with ``rng`` (``spec`` is not used)."""
         p = self.params
         yaw = rng.uniform(0.0, 2 * math.pi, views)
         s = rng.uniform(math.sin(math.radians(p['min_pitch_deg'])),
@@ -152,8 +168,135 @@ class SphereCamera:
         return viewpoint(position, yaw, pitch)
 
 
-#: Camera samplers by name (the recipe's ``[camera] type``).
-SAMPLERS = {SphereCamera.name: SphereCamera}
+class RingCamera:
+    """Cameras on a horizontal circle around the vertical axis through the origin.
+
+    Yaw is uniform in ``[0, 2 pi)``; every camera is at the same height and
+    distance from the axis and looks at the axis, tilted down by ``pitch_deg``
+    (0: looking horizontally).
+
+    Args:
+        params (dict): ``radius`` (world units, distance from the y axis),
+            ``height`` (world units, camera y), ``pitch_deg`` (degrees,
+            positive looks down, within +-90).
+    """
+
+    name = 'ring'
+    defaults = {'radius': 3.0, 'height': 1.0, 'pitch_deg': 0.0}
+
+    def __init__(self, params):
+        p = dict(self.defaults, **params)
+        if not p['radius'] > 0:
+            raise GQNError('camera: radius must be positive, got %s' % p['radius'])
+        if not -90 < p['pitch_deg'] < 90:
+            raise GQNError('camera: pitch_deg must be in (-90, 90), got %s' % p['pitch_deg'])
+        self.params = p
+
+    def sample(self, rng, views, spec=None):
+        """Viewpoints float32 ``(views, 7)`` drawn with ``rng`` (``spec`` is not used)."""
+        p = self.params
+        yaw = rng.uniform(0.0, 2 * math.pi, views)
+        position = np.stack([p['radius'] * np.sin(yaw), np.full(views, float(p['height'])),
+                             p['radius'] * np.cos(yaw)], axis=-1)
+        return viewpoint(position, yaw, np.full(views, math.radians(p['pitch_deg'])))
+
+
+class FreeCamera:
+    """Cameras anywhere inside a scene's room, looking in random directions.
+
+    Positions are uniform over the room's floor (``spec['room']['size']``,
+    centred on the origin) shrunk by ``margin``, at a height uniform in
+    ``[min_height, max_height]``, and at least ``clearance`` away from every
+    object footprint ``[x, z, r]`` of ``spec['room']['footprints']``. Yaw is
+    uniform; pitch is uniform in ``[min_pitch_deg, max_pitch_deg]``.
+
+    Args:
+        params (dict): ``margin``, ``clearance``, ``min_height``,
+            ``max_height`` (world units), ``min_pitch_deg``,
+            ``max_pitch_deg`` (degrees, positive looks down).
+    """
+
+    name = 'free'
+    defaults = {'margin': 0.3, 'clearance': 0.3, 'min_height': 0.5, 'max_height': 1.5,
+                'min_pitch_deg': -10.0, 'max_pitch_deg': 30.0}
+
+    def __init__(self, params):
+        p = dict(self.defaults, **params)
+        if not (p['margin'] >= 0 and p['clearance'] >= 0 and 0 <= p['min_height'] <= p['max_height']):
+            raise GQNError('camera: need margin, clearance >= 0 and 0 <= min_height <= max_height')
+        if not -90 < p['min_pitch_deg'] <= p['max_pitch_deg'] < 90:
+            raise GQNError('camera: need -90 < min_pitch_deg <= max_pitch_deg < 90')
+        self.params = p
+
+    def sample(self, rng, views, spec=None):
+        """Viewpoints float32 ``(views, 7)`` inside ``spec['room']``, drawn with ``rng``."""
+        p = self.params
+        room = (spec or {}).get('room')
+        if room is None:
+            raise GQNError("camera: the free camera needs a scene with a room (spec['room'])")
+        half = np.asarray(room['size'], dtype=np.float64) / 2 - p['margin']
+        if not np.all(half > 0) or p['max_height'] >= room['height']:
+            raise GQNError('camera: room %s x %s is too small for margin %s and max_height %s'
+                           % (room['size'][0], room['size'][1], p['margin'], p['max_height']))
+        footprints = np.asarray(room.get('footprints', []), dtype=np.float64).reshape(-1, 3)
+        xz = np.empty((views, 2))
+        for i in range(views):
+            for _ in range(1000):
+                xz[i] = rng.uniform(-half, half)
+                gap = np.hypot(*(xz[i] - footprints[:, :2]).T) - footprints[:, 2]
+                if np.all(gap >= p['clearance']):
+                    break
+            else:
+                raise GQNError('camera: no free camera position found in 1000 tries; '
+                               'lower clearance or use fewer objects')
+        height = rng.uniform(p['min_height'], p['max_height'], views)
+        yaw = rng.uniform(0.0, 2 * math.pi, views)
+        pitch = np.radians(rng.uniform(p['min_pitch_deg'], p['max_pitch_deg'], views))
+        return viewpoint(np.stack([xz[:, 0], height, xz[:, 1]], axis=-1), yaw, pitch)
+
+
+class FunctionCamera:
+    """A camera sampler made of a user function ``fn(rng, views, spec) -> (views, 7)``.
+
+    Used when the ``[camera]`` ``type`` names a plain function
+    (``"mypkg.cameras:orbit"``); it takes no other keys.
+    """
+
+    defaults = {}
+
+    def __init__(self, fn, params):
+        self.fn = fn
+        self.params = dict(params)
+
+    def sample(self, rng, views, spec=None):
+        v = np.asarray(self.fn(rng, views, spec), dtype=np.float32)
+        if v.shape != (views, 7) or not np.all(np.isfinite(v)):
+            raise GQNError('camera %r returned %s viewpoints, need finite (%d, 7)'
+                           % (getattr(self.fn, '__name__', self.fn), v.shape, views))
+        return v
+
+
+#: Camera samplers by name (the recipe's ``[camera] type``). Any other
+#: ``type`` of the form ``"module:attr"`` names a user sampler: a class with
+#: the same interface (``defaults``, ``__init__(params)``,
+#: ``sample(rng, views, spec)``) or a function ``fn(rng, views, spec)``.
+SAMPLERS = {SphereCamera.name: SphereCamera, RingCamera.name: RingCamera,
+            FreeCamera.name: FreeCamera}
+
+
+def _sampler_class(kind):
+    if kind in SAMPLERS:
+        return SAMPLERS[kind]
+    if isinstance(kind, str) and ':' in kind:
+        from renderer.families import import_object
+        obj = import_object(kind, 'camera type')
+        if isinstance(obj, type):
+            return obj
+        if callable(obj):
+            return lambda params: FunctionCamera(obj, params)
+    raise GQNError('camera: unknown type %r (known: %s, or "module:attr")'
+                   % (kind, ', '.join(SAMPLERS)))
+
 
 #: Keys of the ``[camera]`` table every sampler shares: the intrinsics.
 INTRINSIC_DEFAULTS = {'type': 'sphere', 'projection': 'perspective', 'yfov_deg': 45.0,
@@ -163,16 +306,13 @@ INTRINSIC_DEFAULTS = {'type': 'sphere', 'projection': 'perspective', 'yfov_deg':
 def get_sampler(params):
     """The camera sampler of a ``[camera]`` table (intrinsic keys are skipped)."""
     kind = params.get('type', INTRINSIC_DEFAULTS['type'])
-    if kind not in SAMPLERS:
-        raise GQNError('camera: unknown type %r (known: %s)' % (kind, ', '.join(SAMPLERS)))
-    return SAMPLERS[kind]({k: v for k, v in params.items() if k not in INTRINSIC_DEFAULTS})
+    return _sampler_class(kind)({k: v for k, v in params.items() if k not in INTRINSIC_DEFAULTS})
 
 
 def camera_keys(kind):
     """All keys the ``[camera]`` table accepts for sampler ``kind``, with defaults."""
-    if kind not in SAMPLERS:
-        raise GQNError('camera: unknown type %r (known: %s)' % (kind, ', '.join(SAMPLERS)))
-    return dict(INTRINSIC_DEFAULTS, type=kind, **SAMPLERS[kind].defaults)
+    cls = _sampler_class(kind)
+    return dict(INTRINSIC_DEFAULTS, type=kind, **getattr(cls, 'defaults', {}))
 
 
 def intrinsics(params, image_size):

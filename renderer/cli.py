@@ -18,16 +18,22 @@ def configure_render(parser):
     parser.add_argument('--set', action='append', default=[], metavar='KEY=VALUE',
                         help='override a recipe key, e.g. --set scene.cubes=5 '
                         '--set camera.yfov_deg=40 (repeatable; values are TOML)')
+    parser.add_argument('--mnist', metavar='PATH',
+                        help='digits for mnist_dice: MNIST IDX files (their folder or the '
+                        'train-images file, gzipped or not) or an .npz (same as --set scene.mnist=PATH)')
     parser.add_argument('--no-progress', action='store_true', help='no progress bar')
 
 
 def run_render(args):
+    import json
     from renderer.dataset import render_dataset
     from renderer.recipe import load_recipe
     overrides = list(args.set)
     for key in ('seed', 'train_scenes', 'test_scenes'):
         if getattr(args, key) is not None:
             overrides.append('%s=%d' % (key, getattr(args, key)))
+    if args.mnist is not None:
+        overrides.append('scene.mnist=%s' % json.dumps(os.path.abspath(args.mnist)))
     name, recipe = load_recipe(args.recipe, overrides)
     root = args.out or os.path.join('datasets', name)
     render_dataset(name, recipe, root, workers=args.workers, progress=not args.no_progress,

@@ -60,6 +60,7 @@ def make_manifest(name, recipe):
                    for s, n in split_sizes(recipe).items()},
         'intrinsics': camera.intrinsics(recipe['camera'], recipe['image_size']),
         'axis_convention': camera.AXIS_CONVENTION,
+        'family_info': get_family(recipe['family'])(recipe['scene']).manifest_info(),
         'version': __version__,
         'pyrender_version': version('pyrender'),
     }
@@ -81,7 +82,7 @@ class SceneSampler:
         """Scene spec (dict) and viewpoints float32 ``(views, 7)`` of one scene."""
         rng = scene_rng(self.recipe['seed'], split, index)
         spec = self.family.sample(rng)
-        return spec, self.camera.sample(rng, self.recipe['views'])
+        return spec, self.camera.sample(rng, self.recipe['views'], spec)
 
 
 def open_view_renderer(manifest):

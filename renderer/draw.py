@@ -12,6 +12,9 @@ view; ``tests/renderer/test_draw.py`` checks it against stock pyrender.
 This module imports OpenGL: import it lazily (inside functions).
 """
 import ctypes
+import functools
+import json
+import os
 
 import numpy as np
 
@@ -39,12 +42,107 @@ _BOX_INDICES = np.array([[4 * f, 4 * f + 1, 4 * f + 2, 4 * f, 4 * f + 2, 4 * f +
 
 
 def box(mesh):
-    """Positions ``(24, 3)``, normals ``(24, 3)``, triangles ``(12, 3)`` of a box spec."""
-    return _BOX_POSITIONS * np.asarray(mesh['extents'], dtype=np.float64), _BOX_NORMALS, _BOX_INDICES
+    """Positions ``(24, 3)``, normals ``(24, 3)``, triangles ``(12, 3)`` of a box spec.
+
+    Texture coordinates map face ``k`` (+x, -x, +y, -y, +z, -z) to cell ``k``
+    of a 3 x 2 atlas (row-major, image rows top-down), upright seen from outside.
+    """
+    return (_BOX_POSITIONS * np.asarray(mesh['extents'], dtype=np.float64), _BOX_NORMALS,
+            _BOX_INDICES, _BOX_UV)
 
 
-#: Mesh builders by spec ``shape``: mesh dict -> (positions, normals, triangles) in model space.
-SHAPES = {'box': box}
+_BOX_UV = np.array([[((k % 3) + (a + 1) / 2) / 3, ((k // 3) + (1 - b) / 2) / 2]
+                    for k in range(6) for a, b in ((-1, -1), (1, -1), (1, 1), (-1, 1))])
+
+
+def quad(mesh):
+    """A unit square in the xz plane facing +y, scaled by ``extents`` (x, -, z).
+
+    Texture coordinates run 0..``uv_repeat`` along x and z.
+    """
+    sx, _, sz = mesh['extents']
+    positions = np.array([[-0.5, 0, -0.5], [-0.5, 0, 0.5], [0.5, 0, 0.5], [0.5, 0, -0.5]]) \
+        * [sx, 0.0, sz]
+    uv = (np.array([[0, 0], [0, 1], [1, 1], [1, 0]], dtype=np.float64)
+          * mesh.get('uv_repeat', [1.0, 1.0]))
+    return positions, np.tile([0.0, 1.0, 0.0], (4, 1)), np.array([[0, 1, 2], [0, 2, 3]]), uv
+
+
+@functools.lru_cache(maxsize=None)
+def _unit_primitive(shape):
+    """Positions, normals, triangles of a unit-size primitive, y up, centred, in a 1x1x1 box."""
+    import trimesh
+    c = trimesh.creation
+    if shape == 'sphere':
+        m = c.icosphere(subdivisions=2, radius=0.5)
+        return m.vertices, m.vertex_normals, m.faces
+    if shape == 'icosahedron':
+        m = c.icosahedron()
+        m.apply_scale(0.5 / np.abs(m.vertices).max())
+    elif shape == 'capsule':
+        m = c.capsule(height=0.5, radius=0.25, count=[16, 16])
+    elif shape == 'cylinder':
+        m = c.cylinder(radius=0.5, height=1.0, sections=24)
+    elif shape == 'cone':
+        m = c.cone(radius=0.5, height=1.0, sections=24)
+        m.apply_translation([0, 0, -0.5])
+    else:
+        raise GQNError('unknown mesh shape %r (known: %s)' % (shape, ', '.join(SHAPES)))
+    m.apply_transform(trimesh.transformations.rotation_matrix(-np.pi / 2, [1, 0, 0]))  # z up -> y up
+    if shape == 'capsule':
+        return m.vertices, m.vertex_normals, m.faces
+    if shape == 'icosahedron':
+        m = m.copy()
+        m.unmerge_vertices()
+        return m.vertices, m.face_normals.repeat(3, axis=0), m.faces
+    m = m.smooth_shaded  # smooth sides, sharp rims
+    return m.vertices, m.vertex_normals, m.faces
+
+
+def primitive(mesh):
+    """A trimesh primitive (sphere, capsule, ...) scaled to the box ``extents``."""
+    positions, normals, triangles = _unit_primitive(mesh['shape'])
+    extents = np.asarray(mesh['extents'], dtype=np.float64)
+    return positions * extents, normals / extents, triangles, None
+
+
+@functools.lru_cache(maxsize=64)
+def load_mesh_file(path):
+    """Vertices, vertex normals, faces of a mesh file, all parts merged (cached).
+
+    Raises :class:`~gqn.errors.GQNError` naming the file when it is missing,
+    unreadable or has no triangles.
+    """
+    import trimesh
+    if not os.path.isfile(path):
+        raise GQNError('%s: mesh file not found' % path)
+    try:
+        m = trimesh.load(path, force='mesh')
+    except Exception as e:
+        raise GQNError('%s: cannot load mesh (%s: %s)' % (path, type(e).__name__, e))
+    if not isinstance(m, trimesh.Trimesh) or len(m.faces) == 0 or len(m.vertices) == 0:
+        raise GQNError('%s: mesh has no triangles' % path)
+    if not np.all(np.isfinite(m.vertices)):
+        raise GQNError('%s: mesh has non-finite vertices' % path)
+    return (np.array(m.vertices, dtype=np.float64), np.array(m.vertex_normals, dtype=np.float64),
+            np.array(m.faces))
+
+
+def mesh_file(mesh):
+    """A mesh file (spec key ``path``), drawn with its ``pose`` only."""
+    return load_mesh_file(mesh['path']) + (None,)
+
+
+#: Mesh builders by spec ``shape``: mesh dict -> (positions, normals, triangles,
+#: texture coordinates or None) in model space.
+SHAPES = {'box': box, 'quad': quad, 'file': mesh_file,
+          **{name: primitive for name in ('sphere', 'cylinder', 'capsule', 'cone', 'icosahedron')}}
+
+
+@functools.lru_cache(maxsize=16)
+def _texture(key):
+    from renderer.textures import make_texture
+    return make_texture(json.loads(key))
 
 
 def _frame(z_axis):
@@ -81,23 +179,36 @@ def build_scene(spec, intrinsics):
     for m, pose, normal_matrix in zip(spec['meshes'], poses, normal_matrices):
         if m['shape'] not in SHAPES:
             raise GQNError('unknown mesh shape %r (known: %s)' % (m['shape'], ', '.join(SHAPES)))
-        positions, normals, triangles = SHAPES[m['shape']](m)
+        positions, normals, triangles, uv = SHAPES[m['shape']](m)
         normals = normals @ normal_matrix.T
-        groups.setdefault((m['metallic'], m['roughness']), []).append((
+        texture = m.get('texture')
+        if texture is not None and uv is None:
+            raise GQNError('mesh shape %r cannot carry a texture' % (m['shape'],))
+        key = (m['metallic'], m['roughness']) if texture is None else \
+            (m['metallic'], m['roughness'], json.dumps(texture, sort_keys=True))
+        groups.setdefault(key, []).append((
             positions @ pose[:3, :3].T + pose[:3, 3],
             normals / np.linalg.norm(normals, axis=1, keepdims=True),
-            triangles, m['color']))
+            triangles, uv if texture is not None else m['color']))
     primitives = []
-    for (metallic, roughness), parts in groups.items():
+    for key, parts in groups.items():
         offsets = np.cumsum([0] + [len(p[0]) for p in parts[:-1]])
+        textured = len(key) == 3
+        if textured:
+            extra = {'texcoord_0': np.concatenate([p[3] for p in parts]).astype(np.float32)}
+            texture = pyrender.Texture(source=_texture(key[2]), source_channels='RGB')
+        else:
+            extra = {'color_0': np.concatenate([np.tile(list(p[3]) + [1.0], (len(p[0]), 1))
+                                                for p in parts])}
+            texture = None
         primitives.append(pyrender.Primitive(
             positions=np.concatenate([p[0] for p in parts]).astype(np.float32),
             normals=np.concatenate([p[1] for p in parts]).astype(np.float32),
-            color_0=np.concatenate([np.tile(list(p[3]) + [1.0], (len(p[0]), 1)) for p in parts]),
             indices=np.concatenate([p[2] + o for p, o in zip(parts, offsets)]).astype(np.uint32),
             material=pyrender.MetallicRoughnessMaterial(
-                baseColorFactor=[1.0, 1.0, 1.0, 1.0], metallicFactor=metallic,
-                roughnessFactor=roughness, alphaMode='OPAQUE')))
+                baseColorFactor=[1.0, 1.0, 1.0, 1.0], metallicFactor=key[0],
+                roughnessFactor=key[1], alphaMode='OPAQUE', baseColorTexture=texture),
+            **extra))
     if primitives:
         scene.add(pyrender.Mesh(primitives))
     for light in spec['lights']:

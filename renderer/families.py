@@ -22,24 +22,56 @@ describes one scene, so the renderer can draw it (again) from any viewpoint::
       ],
     }
 
-Families choose a camera sampler from :mod:`renderer.camera` by name
-(``camera``) and may override its defaults (``camera_defaults``); the recipe's
-``[camera]`` table overrides both.
+Mesh ``shape`` is one of ``box``, ``sphere``, ``cylinder``, ``capsule``,
+``cone``, ``icosahedron`` (unit-sized primitives scaled by ``extents``; see
+:data:`renderer.draw.SHAPES`), ``quad`` (a unit square in the xz plane facing
++y, for floors and walls) or ``file`` (a mesh file, key ``path``, drawn with
+``pose`` only). Instead of ``color`` a mesh may carry a procedural
+``texture`` (a dict, see :mod:`renderer.textures`) and ``uv_repeat``.
+A family that draws a room adds ``"room": {"size": [sx, sz], "height": h,
+"footprints": [[x, z, r], ...]}`` so the ``free`` camera stays inside it and
+out of the objects.
 
-Families are looked up by name in :data:`FAMILIES` (``"module:Class"``
-strings, imported on demand).
+Writing a family (the built-in ones use exactly this interface)::
+
+    from renderer.families import SceneFamily
+
+    class Kitchen(SceneFamily):
+        name = 'kitchen'
+        defaults = {'tables': 2}          # every [scene] key and its default
+        camera = 'ring'                   # camera sampler (renderer.camera)
+        camera_defaults = {'radius': 4.0}
+
+        def sample(self, rng):            # rng: numpy.random.Generator
+            return {...}                  # a scene spec as above
+
+and name it in a recipe as ``family = "mypkg.scenes:Kitchen"`` (the module
+is imported from ``sys.path``, the recipe's folder or the working
+directory), or register it under a short name with an entry point in the
+``gqn.scene_families`` group. The recipe's ``[camera]`` table overrides the
+family's camera choice and defaults.
 """
 import importlib
+import os
+import sys
 
 from gqn.errors import GQNError
+
+#: Entry-point group where installed packages register scene families.
+ENTRY_POINT_GROUP = 'gqn.scene_families'
 
 
 class SceneFamily:
     """Base of scene families.
 
     Subclasses set ``name``, ``defaults`` (every ``[scene]`` key with its
-    default; other keys are rejected), optionally ``camera`` and
-    ``camera_defaults``, and implement :meth:`sample`.
+    default; other keys are rejected), optionally ``camera`` (a sampler name
+    of :mod:`renderer.camera` or a ``"module:attr"`` user sampler),
+    ``camera_defaults`` and ``path_keys`` (``[scene]`` keys holding a file
+    path or a list of paths, made absolute relative to the recipe file
+    before ``__init__``), and implement :meth:`sample`. ``__init__`` checks
+    the parameters and raises :class:`~gqn.errors.GQNError` on bad ones,
+    before anything is rendered.
 
     Args:
         params (dict): the recipe's ``[scene]`` table (defaults filled in).
@@ -49,6 +81,7 @@ class SceneFamily:
     defaults = {}
     camera = 'sphere'
     camera_defaults = {}
+    path_keys = ()
 
     def __init__(self, params):
         self.params = dict(self.defaults, **params)
@@ -57,16 +90,75 @@ class SceneFamily:
         """Draw one scene spec (a JSON-serialisable dict) with ``rng``."""
         raise NotImplementedError
 
+    def manifest_info(self):
+        """Extra facts for the dataset manifest (JSON-serialisable dict), e.g. data sources."""
+        return {}
+
 
 #: Built-in families: recipe ``family`` value -> ``"module:Class"``.
 FAMILIES = {
     'shepard_matzler': 'renderer.shepard_matzler:ShepardMatzler',
+    'rooms': 'renderer.rooms:Rooms',
+    'mnist_dice': 'renderer.mnist_dice:MnistDice',
+    'objects': 'renderer.objects:Objects',
 }
 
 
-def get_family(name):
-    """The :class:`SceneFamily` subclass registered as ``name``."""
-    if name not in FAMILIES:
-        raise GQNError('unknown scene family %r (known: %s)' % (name, ', '.join(sorted(FAMILIES))))
-    module, cls = FAMILIES[name].split(':')
-    return getattr(importlib.import_module(module), cls)
+def import_object(text, what, search=()):
+    """The attribute named by ``"module:attr"`` (``module`` dotted).
+
+    Args:
+        text (str): ``"package.module:Name"``.
+        what (str): what it is, for error messages.
+        search (iterable): folders appended to ``sys.path`` if the module
+            is not importable as it is.
+    """
+    module, sep, attr = text.partition(':')
+    if not sep or not module or not attr:
+        raise GQNError('%s %r is not "module:attr"' % (what, text))
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as e:
+        if e.name != module.split('.')[0] or not search:
+            raise GQNError('%s %r: cannot import %s (%s)' % (what, text, module, e))
+        for folder in search:
+            if folder not in sys.path:
+                sys.path.append(folder)
+        return import_object(text, what)
+    except Exception as e:
+        raise GQNError('%s %r: importing %s failed: %s: %s' % (what, text, module, type(e).__name__, e))
+    try:
+        return getattr(mod, attr)
+    except AttributeError:
+        raise GQNError('%s %r: module %s has no %r' % (what, text, module, attr))
+
+
+def _entry_points():
+    from importlib.metadata import entry_points
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def get_family(name, search=()):
+    """The :class:`SceneFamily` subclass named ``name``.
+
+    ``name`` is a built-in name (:data:`FAMILIES`), an entry point of the
+    :data:`ENTRY_POINT_GROUP` group, or ``"module:Class"``; ``search`` lists
+    extra folders to import user modules from (the recipe's folder).
+    """
+    if name in FAMILIES:
+        cls = import_object(FAMILIES[name], 'scene family')
+    elif ':' in name:
+        cls = import_object(name, 'scene family', tuple(search) + (os.getcwd(),))
+    else:
+        eps = _entry_points()
+        if name not in eps:
+            raise GQNError('unknown scene family %r (known: %s; or "module:Class")'
+                           % (name, ', '.join(sorted(set(FAMILIES) | set(eps)))))
+        try:
+            cls = eps[name].load()
+        except Exception as e:
+            raise GQNError('scene family %r: loading entry point %s failed: %s'
+                           % (name, eps[name].value, e))
+    if not (isinstance(cls, type) and issubclass(cls, SceneFamily)):
+        raise GQNError('scene family %r is not a renderer.families.SceneFamily subclass' % (name,))
+    return cls

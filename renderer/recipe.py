@@ -89,8 +89,27 @@ def _check_table(where, table, defaults):
     return out
 
 
-def resolve(raw):
-    """Check a raw recipe dict and fill in every default (see module docstring)."""
+def _absolute_paths(scene_raw, keys, base_dir):
+    """Make the path values of ``keys`` absolute relative to ``base_dir``."""
+    out = dict(scene_raw)
+    for key in keys:
+        value = out.get(key)
+        if isinstance(value, str) and value:
+            out[key] = os.path.abspath(os.path.join(base_dir, os.path.expanduser(value)))
+        elif isinstance(value, list):
+            out[key] = [os.path.abspath(os.path.join(base_dir, os.path.expanduser(v)))
+                        if isinstance(v, str) else v for v in value]
+    return out
+
+
+def resolve(raw, base_dir=None):
+    """Check a raw recipe dict and fill in every default (see module docstring).
+
+    ``base_dir`` (default: the working directory) is where relative paths of
+    the family's ``path_keys`` and user family modules are looked up: the
+    recipe file's folder.
+    """
+    base_dir = os.path.abspath(base_dir or os.getcwd())
     raw = dict(raw)
     scene_raw = raw.pop('scene', {})
     camera_raw = raw.pop('camera', {})
@@ -107,11 +126,12 @@ def resolve(raw):
             raise GQNError('%s must be >= 0, got %d' % (key, recipe[key]))
     if recipe['train_scenes'] + recipe['test_scenes'] == 0:
         raise GQNError('train_scenes + test_scenes must be positive')
-    family = get_family(recipe['family'])
+    family = get_family(recipe['family'], search=(base_dir,))
     _unknown_keys('scene.', scene_raw, family.defaults)
-    recipe['scene'] = family(scene_raw).params
+    recipe['scene'] = family(_absolute_paths(scene_raw, family.path_keys, base_dir)).params
     kind = camera_raw.get('type', family.camera)
-    keys = dict(camera.camera_keys(kind), **family.camera_defaults)
+    keys = camera.camera_keys(kind)
+    keys.update((k, v) for k, v in family.camera_defaults.items() if k in keys)
     recipe['camera'] = _check_table('camera.', camera_raw, keys)
     camera.get_sampler(recipe['camera'])
     camera.intrinsics(recipe['camera'], recipe['image_size'])
@@ -143,4 +163,4 @@ def load_recipe(name, overrides=()):
             if not isinstance(table, dict):
                 raise GQNError('override %r: %s is not a table' % (text, k))
         table[keys[-1]] = value
-    return recipe_name(path), resolve(raw)
+    return recipe_name(path), resolve(raw, os.path.dirname(os.path.abspath(path)))
