@@ -15,11 +15,15 @@ import chainer
 import chainer.functions as F
 from chainer import initializers
 
-from gqn.functions import conv_lstm_cell
+from gqn.functions import conv_lstm_cell, convolution_2d
+from gqn.functions.stock_ops import stock_ops_enabled
 
 
 def gate_convolution(x, W, b=None):
     """The gate convolution of every ConvLSTM core ('same' padding, stride 1).
+
+    :func:`gqn.functions.convolution_2d` (no im2col on the CPU, cuDNN on
+    CUDA); ``F.convolution_2d`` inside :func:`gqn.functions.stock_ops`.
 
     Args:
         x (~chainer.Variable): ``(B, C_in, H, W)``.
@@ -29,7 +33,25 @@ def gate_convolution(x, W, b=None):
     Returns:
         ~chainer.Variable: ``(B, C_out, H, W)``.
     """
-    return F.convolution_2d(x, W, b, pad=W.shape[2] // 2)
+    if stock_ops_enabled():
+        return F.convolution_2d(x, W, b, pad=W.shape[2] // 2)
+    return convolution_2d(x, W, b, pad=W.shape[2] // 2)
+
+
+def lstm_cell(c, a):
+    """``(c, h)`` of the ConvLSTM update from gate pre-activations ``a`` ([i, f, o, g]).
+
+    The fused :func:`gqn.functions.conv_lstm_cell`; inside
+    :func:`gqn.functions.stock_ops`, Chainer's ``F.lstm`` on the same gates
+    (reordered to its per-channel interleaved [g, i, f, o] layout).
+    """
+    if not stock_ops_enabled():
+        return conv_lstm_cell(c, a)
+    B, C4 = a.shape[:2]
+    i, f, o, g = F.split_axis(a, 4, axis=1)
+    interleaved = F.reshape(F.stack((g, i, f, o), axis=2), (B, C4) + a.shape[2:])
+    c, h = F.lstm(c, interleaved)
+    return c, h
 
 
 class ConvLSTMCore(chainer.Link):
@@ -48,22 +70,23 @@ class ConvLSTMCore(chainer.Link):
     def __init__(self, in_channels, invariant_channels, h_channels, ksize):
         super().__init__()
         self.h_channels = h_channels
-        self.variant_channels = h_channels + in_channels
-        total = self.variant_channels + invariant_channels
+        variant = h_channels + in_channels
+        total = variant + invariant_channels
         with self.init_scope():
-            self.W = chainer.Parameter(initializers.LeCunNormal(),
-                                       (4 * h_channels, total, ksize, ksize))
+            # Two slices of one weight over [h, x, invariant]: LeCun-normal
+            # with the fan-in of the whole concatenation.
+            self.W_variant = chainer.Parameter(
+                initializers.LeCunNormal((variant / total) ** 0.5),
+                (4 * h_channels, variant, ksize, ksize))
+            self.W_invariant = chainer.Parameter(
+                initializers.LeCunNormal((invariant_channels / total) ** 0.5),
+                (4 * h_channels, invariant_channels, ksize, ksize))
             self.b = chainer.Parameter(initializers.Zero(), (4 * h_channels,))
 
     @property
-    def W_variant(self):
-        """The weight slice applied to ``[h, x]``."""
-        return self.W[:, :self.variant_channels]
-
-    @property
-    def W_invariant(self):
-        """The weight slice applied to the step-invariant inputs."""
-        return self.W[:, self.variant_channels:]
+    def W(self):
+        """The weight over the whole concatenation ``[h, x, invariant]``."""
+        return F.concat((self.W_variant, self.W_invariant), axis=1)
 
     def forward(self, h, c, x, invariant):
         """One step, convolving the full concatenation (the plain formulation).
@@ -77,7 +100,7 @@ class ConvLSTMCore(chainer.Link):
             tuple: the new ``(h, c)``.
         """
         a = gate_convolution(F.concat((h, x, invariant), axis=1), self.W, self.b)
-        c, h = conv_lstm_cell(c, a)
+        c, h = lstm_cell(c, a)
         return h, c
 
     def step(self, h, c, x, invariant_gates):
@@ -91,7 +114,7 @@ class ConvLSTMCore(chainer.Link):
             tuple: the new ``(h, c)``, equal to :meth:`forward`'s.
         """
         a = gate_convolution(F.concat((h, x), axis=1), self.W_variant) + invariant_gates
-        c, h = conv_lstm_cell(c, a)
+        c, h = lstm_cell(c, a)
         return h, c
 
 

@@ -1,7 +1,7 @@
 """The ConvDRAW generator of the GQN: ``L`` steps of ConvLSTM cores writing a canvas."""
 import chainer
 import chainer.functions as F
-import chainer.links as L
+from gqn import links
 
 from gqn.core import ConvLSTMCore, invariant_gates
 from gqn.functions import gaussian_kl
@@ -19,7 +19,7 @@ class GaussianHead(chainer.Chain):
     def __init__(self, h_channels, z_channels):
         super().__init__()
         with self.init_scope():
-            self.conv = L.Convolution2D(h_channels, 2 * z_channels, HEAD_KSIZE,
+            self.conv = links.Convolution2D(h_channels, 2 * z_channels, HEAD_KSIZE,
                                         pad=HEAD_KSIZE // 2)
 
     def forward(self, h):
@@ -67,10 +67,10 @@ class Generator(chainer.Chain):
                 ConvLSTMCore(2 * h, X_DOWN_CHANNELS + vr, h, k) for _ in range(hp.num_cores)])
             self.prior = GaussianHead(h, hp.z_channels)
             self.posterior = GaussianHead(h, hp.z_channels)
-            self.write = L.Deconvolution2D(h, hp.u_channels, 4, stride=4)
-            self.downsample_x = L.Convolution2D(3, X_DOWN_CHANNELS, 4, stride=4)
-            self.downsample_u = L.Convolution2D(hp.u_channels, h, 4, stride=4)
-            self.observation = L.Convolution2D(hp.u_channels, 3, 1)
+            self.write = links.Deconvolution2D(h, hp.u_channels, 4, stride=4)
+            self.downsample_x = links.Convolution2D(3, X_DOWN_CHANNELS, 4, stride=4)
+            self.downsample_u = links.Convolution2D(hp.u_channels, h, 4, stride=4)
+            self.observation = links.Convolution2D(hp.u_channels, 3, 1)
 
     def _core(self, cores, l):
         return cores[0 if self.hp.shared_core else l]

@@ -5,7 +5,7 @@ views (:meth:`gqn.model.GQN.compute_r`). Images are float32 NCHW in [0, 1].
 """
 import chainer
 import chainer.functions as F
-import chainer.links as L
+from gqn import links
 
 
 def broadcast_viewpoint(v, size):
@@ -25,14 +25,14 @@ class Tower(chainer.Chain):
         super().__init__()
         half = max(1, r_channels // 2)
         with self.init_scope():
-            self.conv1 = L.Convolution2D(3, r_channels, 2, stride=2)
-            self.conv2_skip = L.Convolution2D(r_channels, r_channels, 2, stride=2)
-            self.conv2_1 = L.Convolution2D(r_channels, half, 3, pad=1)
-            self.conv2_2 = L.Convolution2D(half, r_channels, 2, stride=2)
-            self.conv3_skip = L.Convolution2D(r_channels + viewpoint_size, r_channels, 3, pad=1)
-            self.conv3_1 = L.Convolution2D(r_channels + viewpoint_size, half, 3, pad=1)
-            self.conv3_2 = L.Convolution2D(half, r_channels, 3, pad=1)
-            self.conv4 = L.Convolution2D(r_channels, r_channels, 1)
+            self.conv1 = links.Convolution2D(3, r_channels, 2, stride=2)
+            self.conv2_skip = links.Convolution2D(r_channels, r_channels, 2, stride=2)
+            self.conv2_1 = links.Convolution2D(r_channels, half, 3, pad=1)
+            self.conv2_2 = links.Convolution2D(half, r_channels, 2, stride=2)
+            self.conv3_skip = links.Convolution2D(r_channels + viewpoint_size, r_channels, 3, pad=1)
+            self.conv3_1 = links.Convolution2D(r_channels + viewpoint_size, half, 3, pad=1)
+            self.conv3_2 = links.Convolution2D(half, r_channels, 3, pad=1)
+            self.conv4 = links.Convolution2D(r_channels, r_channels, 1)
 
     def forward(self, x, v):
         h = F.relu(self.conv1(x))
@@ -67,10 +67,10 @@ class Pyramid(chainer.Chain):
         c1, c2, c3 = (max(1, r_channels // d) for d in (8, 4, 2))
         k = image_size // 8
         with self.init_scope():
-            self.conv1 = L.Convolution2D(3 + viewpoint_size, c1, 2, stride=2)
-            self.conv2 = L.Convolution2D(c1, c2, 2, stride=2)
-            self.conv3 = L.Convolution2D(c2, c3, 2, stride=2)
-            self.conv4 = L.Convolution2D(c3, r_channels, k, stride=k)
+            self.conv1 = links.Convolution2D(3 + viewpoint_size, c1, 2, stride=2)
+            self.conv2 = links.Convolution2D(c1, c2, 2, stride=2)
+            self.conv3 = links.Convolution2D(c2, c3, 2, stride=2)
+            self.conv4 = links.Convolution2D(c3, r_channels, k, stride=k)
 
     def forward(self, x, v):
         h = F.concat((x, broadcast_viewpoint(v, x.shape[2])), axis=1)

@@ -1,0 +1,46 @@
+"""Convolution links that pick the fastest formulation of the same operation.
+
+Drop-in subclasses of ``chainer.links.Convolution2D`` and
+``Deconvolution2D`` (same parameters, same names, same initialisation, so
+snapshots are interchangeable): stride-1 convolutions go through
+:func:`gqn.functions.convolution_2d` (no im2col on the CPU, cuDNN on CUDA),
+``stride == ksize`` ones without padding through the patch GEMMs of
+:mod:`gqn.functions.patch_convolution`; anything else, and everything inside
+:func:`gqn.functions.stock_ops`, through Chainer's own functions.
+"""
+import chainer.functions as F
+import chainer.links as L
+
+from gqn.functions.convolution_2d import convolution_2d
+from gqn.functions.patch_convolution import patch_convolution, patch_deconvolution
+from gqn.functions.stock_ops import stock_ops_enabled
+
+
+def _pair(x):
+    return tuple(x) if isinstance(x, (tuple, list)) else (x, x)
+
+
+class Convolution2D(L.Convolution2D):
+    """``L.Convolution2D`` with the fast paths above (no dilation, no groups)."""
+
+    def forward(self, x):
+        if self.W.array is None:
+            self._initialize_params(x.shape[1])
+        k, stride, pad = self.W.shape[2:], _pair(self.stride), _pair(self.pad)
+        if not stock_ops_enabled():
+            if stride == (1, 1):
+                return convolution_2d(x, self.W, self.b, pad=pad)
+            if stride == tuple(k) and pad == (0, 0) and k[0] == k[1]:
+                return patch_convolution(x, self.W, self.b)
+        return F.convolution_2d(x, self.W, self.b, self.stride, self.pad)
+
+
+class Deconvolution2D(L.Deconvolution2D):
+    """``L.Deconvolution2D`` with the patch GEMM for ``stride == ksize``, no padding."""
+
+    def forward(self, x):
+        k, stride, pad = self.W.shape[2:], _pair(self.stride), _pair(self.pad)
+        if (not stock_ops_enabled() and stride == tuple(k) and pad == (0, 0) and k[0] == k[1]
+                and self.outsize in (None, (None, None))):
+            return patch_deconvolution(x, self.W, self.b)
+        return F.deconvolution_2d(x, self.W, self.b, self.stride, self.pad, self.outsize)
