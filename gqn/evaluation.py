@@ -133,7 +133,9 @@ def evaluate(model, dataset, max_context=0, scenes=DEFAULT_SCENES, batch_size=32
     bar.close()
     return {'scenes': n, 'views': views, 'sigma': sigma, 'seed': seed, 'rows': rows,
             'beats_nearest_view': [r['K'] for r in rows
-                                   if r['model_mse'] < r['nearest_view_mse']]}
+                                   if r['model_mse'] < r['nearest_view_mse']],
+            'beats_mean_image': [r['K'] for r in rows if r['mean_image_mse'] is not None
+                                 and r['model_mse'] < r['mean_image_mse']]}
 
 
 def markdown_table(result):
@@ -149,18 +151,23 @@ def markdown_table(result):
 
 
 def verdict(result):
-    """One sentence: where the model beats the nearest-context-view baseline."""
-    ks = result['beats_nearest_view']
+    """Sentences saying where the model beats each baseline, and where it does not."""
     all_k = [r['K'] for r in result['rows']]
-    if ks == all_k:
-        return ('The model beats the nearest-context-view baseline at every K (1..%d) on %d '
-                'held-out scenes.' % (all_k[-1], result['scenes']))
-    if not ks:
-        return ('The model does NOT beat the nearest-context-view baseline at any K: it has not '
-                'learned enough 3D structure yet (train longer or on more scenes).')
-    return ('The model beats the nearest-context-view baseline only at K = %s; it does NOT at '
-            'K = %s.' % (', '.join(map(str, ks)),
-                         ', '.join(str(k) for k in all_k if k not in ks)))
+
+    def where(ks, name):
+        if ks == all_k:
+            return 'The model beats the %s baseline at every K (1..%d).' % (name, all_k[-1])
+        if not ks:
+            return 'The model does NOT beat the %s baseline at any K.' % name
+        return 'The model beats the %s baseline only at K = %s; it does NOT at K = %s.' % (
+            name, ', '.join(map(str, ks)), ', '.join(str(k) for k in all_k if k not in ks))
+    text = where(result['beats_nearest_view'], 'nearest-context-view')
+    if all(r['mean_image_mse'] is not None for r in result['rows']):
+        text += ' ' + where(result['beats_mean_image'], 'mean-image')
+        if not result['beats_mean_image']:
+            text += (' A prediction no better than the mean image has not learned the scenes '
+                     'yet: train longer or on more scenes.')
+    return text + ' (%d held-out scenes.)' % result['scenes']
 
 
 def prediction_figure(model, dataset, path, scenes=4, context=3, seed=0, device=None):

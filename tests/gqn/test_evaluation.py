@@ -49,7 +49,10 @@ def test_eval_writes_json_markdown_and_png(synthetic_dataset, tmp_path, capsys):
     assert len({round(r['mean_image_mse'], 9) for r in result['rows']}) == 1
     assert result['beats_nearest_view'] == [r['K'] for r in result['rows']
                                             if r['model_mse'] < r['nearest_view_mse']]
+    assert result['beats_mean_image'] == [r['K'] for r in result['rows']
+                                          if r['model_mse'] < r['mean_image_mse']]
     md = open(os.path.join(run, 'eval', 'eval.md')).read()
     assert md.count('\n| ') == 5 and 'nearest-context-view baseline' in md
+    assert 'mean-image baseline' in md and '(10 held-out scenes.)' in md
     assert os.path.getsize(os.path.join(run, 'eval', 'predictions.png')) > 0
     assert 'nearest-context-view' in capsys.readouterr().out
