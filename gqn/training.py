@@ -205,7 +205,7 @@ def train(config, out, resume=False, multi_node=False, quiet=False):
     os.environ.setdefault('MPLBACKEND', 'Agg')
     from gqn.errors import GQNError
     from gqn.serialization import save_model
-    from gqn.snapshot import SNAPSHOT_DIR, latest_snapshot, load_snapshot, save_snapshot
+    from gqn.snapshot import SNAPSHOT_DIR, Snapshot, latest_snapshot, load_snapshot
 
     comm = _communicator(multi_node)
     lead = comm is None or comm.rank == 0
@@ -228,12 +228,12 @@ def train(config, out, resume=False, multi_node=False, quiet=False):
             print('resuming from %s (iteration %d)' % (path, trainer.updater.iteration))
     trainer.run(show_loop_exception_msg=False)
     if lead:
-        it = trainer.updater.iteration
-        final = os.path.join(out, SNAPSHOT_DIR, 'snapshot_iter_%d.npz' % it)
-        if not os.path.exists(final):
-            save_snapshot(trainer, final)
+        if latest_snapshot(out) != os.path.join(
+                out, SNAPSHOT_DIR, 'snapshot_iter_%d.npz' % trainer.updater.iteration):
+            Snapshot(config.keep_snapshots)(trainer)
         save_model(os.path.join(out, 'model'), model)
         if not quiet:
-            print('trained %d iterations; model: %s' % (it, os.path.join(out, 'model')))
+            print('trained %d iterations; model: %s'
+                  % (trainer.updater.iteration, os.path.join(out, 'model')))
     return trainer
 
