@@ -92,6 +92,7 @@ def main():
         return
     configs = (args.configs.split(',') if args.configs else
                ['small', 'small_shared'] if args.quick else list(CONFIGS))
+    import numpy  # noqa: F401  (loads the BLAS that threadpool_info reports)
     from threadpoolctl import threadpool_info
     results = {}
     for config in configs:
