@@ -21,7 +21,7 @@ from gqn.loss import GQNLoss
 from gqn.model import GQN
 from gqn.train_config import TrainConfig
 from gqn.training import build_trainer
-from mpi_fixtures import TINY_MODEL, fixed_batch
+from tiny_gqn import TINY_MODEL, fixed_batch
 
 
 def main(dataset, out):

@@ -7,9 +7,7 @@ from gqn.cli import main
 from gqn.evaluation import nearest_context_view
 from gqn.train_config import TrainConfig
 from gqn.training import train
-
-TINY_MODEL = {'representation': 'pool', 'r_channels': 16, 'h_channels': 8, 'u_channels': 8,
-              'z_channels': 2, 'generation_steps': 2, 'lstm_kernel_size': 3}
+from tiny_gqn import TINY_MODEL
 
 
 def test_nearest_context_view_hand_made():

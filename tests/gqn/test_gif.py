@@ -7,9 +7,7 @@ from gqn.cli import main
 from gqn.gif import orbit_viewpoints
 from gqn.train_config import TrainConfig
 from gqn.training import train
-
-TINY_MODEL = {'representation': 'pool', 'r_channels': 16, 'h_channels': 8, 'u_channels': 8,
-              'z_channels': 2, 'generation_steps': 2, 'lstm_kernel_size': 3}
+from tiny_gqn import TINY_MODEL
 
 
 def sphere_viewpoints(n, distance=3.0, seed=0):

@@ -11,7 +11,7 @@ from gqn.hyperparams import HyperParameters
 from gqn.loss import GQNLoss
 from gqn.model import GQN
 
-from mpi_fixtures import TINY_MODEL, fixed_batch
+from tiny_gqn import TINY_MODEL, fixed_batch
 
 HERE = os.path.dirname(__file__)
 pytestmark = [pytest.mark.mpi, pytest.mark.slow,

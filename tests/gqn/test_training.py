@@ -11,9 +11,7 @@ import pytest
 from gqn.errors import GQNError
 from gqn.train_config import TrainConfig
 from gqn.training import train
-
-TINY_MODEL = {'representation': 'pool', 'r_channels': 16, 'h_channels': 8, 'u_channels': 8,
-              'z_channels': 2, 'generation_steps': 2, 'lstm_kernel_size': 3}
+from tiny_gqn import TINY_MODEL
 
 
 def tiny_config(dataset, **changes):

@@ -1,4 +1,4 @@
-"""Shared by test_multi_node.py and the script it runs under mpiexec."""
+"""A tiny GQN configuration shared by the training, evaluation, GIF and MPI tests."""
 from gqn.context_query import ContextQuerySampler
 from gqn.shard_dataset import ShardDataset
 
