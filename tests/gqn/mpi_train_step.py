@@ -3,8 +3,9 @@
 Usage: mpi_train_step.py DATASET OUT
 
 1. ``gqn.training.build_trainer`` with a ChainerMN communicator runs a few
-   iterations (Adam, each rank its own shards and seeds); each rank saves its
-   parameters to OUT/trainer_rank<k>.npz.
+   iterations (Adam, each rank its own shards and seeds, evaluation averaged
+   over ranks at iteration 2); each rank saves its parameters to
+   OUT/trainer_rank<k>.npz; rank 0 alone writes OUT/run (log, snapshots).
 2. One multi-node SGD step of a fresh model on a fixed batch, each rank its
    half, latents seeded with 100 + rank; rank 0 saves the parameters after
    the step to OUT/step.npz for the single-process comparison (plain SGD, so
@@ -27,7 +28,8 @@ from tiny_gqn import TINY_MODEL, fixed_batch
 def main(dataset, out):
     comm = chainermn.create_communicator('naive')
     config = TrainConfig(dataset=dataset, model=TINY_MODEL, batch_size=4, iterations=3,
-                         eval_scenes=8, seed=comm.rank)  # rank 0's initial parameters must win
+                         eval_scenes=8, eval_interval=2, log_interval=1, image_interval=2,
+                         snapshot_interval=2, seed=comm.rank)  # rank 0's parameters must win
     trainer = build_trainer(config, out + '/run', comm, quiet=True)
     trainer.run(show_loop_exception_msg=False)
     loss_fun = trainer.updater.get_optimizer('main').target

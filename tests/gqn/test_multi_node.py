@@ -34,6 +34,14 @@ def test_two_ranks_all_reduce_gradients(synthetic_dataset, tmp_path):
         for k in a.files:
             np.testing.assert_array_equal(a[k], b[k], err_msg=k)
 
+    # rank 0 alone logged (with the multi-node evaluation) and snapshotted
+    import json
+    with open(out + '/run/log') as f:
+        log = json.load(f)
+    assert [e['iteration'] for e in log] == [1, 2, 3]
+    assert np.isfinite(log[1]['validation/main/prediction_mse'])
+    assert os.listdir(out + '/run/snapshots') == ['snapshot_iter_2.npz']
+
     # one 2-rank SGD step == one single-process step over the combined batch
     # (gradient = mean of the halves' gradients, same latent noise per half)
     batch = fixed_batch(synthetic_dataset)
