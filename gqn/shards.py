@@ -232,8 +232,7 @@ def check_dataset(root, tolerance=1e-3):
         scenes = 0
         for k, name in enumerate(names):
             images, viewpoints = open_shard(root, split, name)
-            img_path, vp_path, scene_path = (os.path.join(root, split, d, name + ext) for d, ext in
-                                             ((IMAGES, '.npy'), (VIEWPOINTS, '.npy'), (SCENES, '.json')))
+            img_path, vp_path, scene_path = shard_paths(root, split, int(name))
             if viewpoints.dtype != np.float32 or viewpoints.shape[2] != VIEWPOINT_SIZE:
                 raise GQNError('%s: expected float32 (scenes, views, 7), got %s %s'
                                % (vp_path, viewpoints.dtype, viewpoints.shape))
