@@ -9,19 +9,24 @@ def _sigmoid(x):
     return numpy.tanh(x * 0.5) * 0.5 + 0.5
 
 
-@functools.lru_cache(maxsize=None)
-def _forward_kernel():
-    import cupy
-    return cupy.ElementwiseKernel(
-        'raw T a, T c_prev, int64 hc, int64 hw',
-        'T c, T h',
-        '''
+# CUDA: the four gate activations of element i, shared by both kernels.
+_GATES = '''
         const ptrdiff_t block = hc * hw;
         const ptrdiff_t base = (i / block) * 4 * block + i % block;
         const T gi = tanh(a[base] * (T)0.5) * (T)0.5 + (T)0.5;
         const T gf = tanh(a[base + block] * (T)0.5) * (T)0.5 + (T)0.5;
         const T go = tanh(a[base + 2 * block] * (T)0.5) * (T)0.5 + (T)0.5;
         const T gg = tanh(a[base + 3 * block]);
+'''
+
+
+@functools.lru_cache(maxsize=None)
+def _forward_kernel():
+    import cupy
+    return cupy.ElementwiseKernel(
+        'raw T a, T c_prev, int64 hc, int64 hw',
+        'T c, T h',
+        _GATES + '''
         c = gf * c_prev + gi * gg;
         h = go * tanh(c);
         ''',
@@ -34,13 +39,7 @@ def _backward_kernel():
     return cupy.ElementwiseKernel(
         'raw T a, T c_prev, T c, T gc, T gh, int64 hc, int64 hw',
         'raw T ga, T gc_prev',
-        '''
-        const ptrdiff_t block = hc * hw;
-        const ptrdiff_t base = (i / block) * 4 * block + i % block;
-        const T gi = tanh(a[base] * (T)0.5) * (T)0.5 + (T)0.5;
-        const T gf = tanh(a[base + block] * (T)0.5) * (T)0.5 + (T)0.5;
-        const T go = tanh(a[base + 2 * block] * (T)0.5) * (T)0.5 + (T)0.5;
-        const T gg = tanh(a[base + 3 * block]);
+        _GATES + '''
         const T tc = tanh(c);
         const T gct = gc + gh * go * ((T)1 - tc * tc);
         ga[base] = gct * gg * gi * ((T)1 - gi);
