@@ -25,3 +25,15 @@ def gqn_batch():
                 rng.uniform(0, 1, (B, 3, size, size)).astype(dtype),
                 rng.uniform(-1, 1, (B, 7)).astype(dtype))
     return make
+
+
+@pytest.fixture
+def cupy():
+    """The ``cupy`` module; skips the test without CuPy or without a CUDA device."""
+    cupy = pytest.importorskip('cupy')
+    try:
+        if cupy.cuda.runtime.getDeviceCount() < 1:
+            pytest.skip('no CUDA device')
+    except cupy.cuda.runtime.CUDARuntimeError:
+        pytest.skip('no CUDA device')
+    return cupy

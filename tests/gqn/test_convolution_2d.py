@@ -178,19 +178,8 @@ def test_training_follows_the_same_loss_curve_as_chainers_convolution():
     numpy.testing.assert_allclose(ours, stock, rtol=1e-5)
 
 
-def _cupy_or_skip():
-    cupy = pytest.importorskip('cupy')
-    try:
-        if cupy.cuda.runtime.getDeviceCount() < 1:
-            pytest.skip('no CUDA device')
-    except cupy.cuda.runtime.CUDARuntimeError:
-        pytest.skip('no CUDA device')
-    return cupy
-
-
 @pytest.mark.gpu
-def test_cupy_arrays_go_to_chainers_convolution():
-    cupy = _cupy_or_skip()
+def test_cupy_arrays_go_to_chainers_convolution(cupy):
     rng = numpy.random.RandomState(9)
     x, w, b = _data(rng, 2, 5, 8, 8, 4, 5, 5)
     gy = _gy(rng, (2, 4, 8, 8), numpy.float32)

@@ -108,19 +108,8 @@ def test_gaussian_kl_is_exactly_zero_for_equal_gaussians():
     assert kl.dtype == numpy.float32 and (kl == 0).all()
 
 
-def _cupy_or_skip():
-    cupy = pytest.importorskip('cupy')
-    try:
-        if cupy.cuda.runtime.getDeviceCount() < 1:
-            pytest.skip('no CUDA device')
-    except cupy.cuda.runtime.CUDARuntimeError:
-        pytest.skip('no CUDA device')
-    return cupy
-
-
 @pytest.mark.gpu
-def test_cuda_kernels_are_selected_and_match_the_numpy_twins():
-    cupy = _cupy_or_skip()
+def test_cuda_kernels_are_selected_and_match_the_numpy_twins(cupy):
     # The modules share their names with the functions they define.
     lstm_mod, kl_mod, nll_mod = (importlib.import_module('gqn.functions.' + name) for name in
                                  ('conv_lstm_cell', 'gaussian_kl', 'gaussian_nll'))
