@@ -47,11 +47,19 @@ def save_snapshot(trainer, path):
     os.replace(tmp, path)
 
 
-def load_snapshot(trainer, path):
-    """Restore ``trainer`` and the RNG state from ``path`` (no pickle)."""
+def load_snapshot(trainer, path, skip=()):
+    """Restore ``trainer`` and the RNG state from ``path`` (no pickle).
+
+    Args:
+        skip (tuple of str): prefixes of snapshot keys not to restore (e.g.
+            ``'updater/iterator:main/'``).
+    """
+    skip = tuple(skip)
     try:
         with np.load(path, allow_pickle=False) as npz:
-            serializers.NpzDeserializer(npz).load(trainer)
+            serializers.NpzDeserializer(
+                npz, ignore_names=lambda key: bool(skip) and key.startswith(skip)
+            ).load(trainer)
             _set_rng_state(npz)
     except (OSError, ValueError, KeyError) as e:
         raise GQNError('%s: cannot resume from this snapshot (%s)' % (path, e))

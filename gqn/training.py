@@ -58,19 +58,29 @@ def run_train(args):
 
 
 class StopTrigger:
-    """Stop at ``config.iterations``, or after ``config.minutes`` of this invocation."""
+    """Stop at ``config.iterations``, or after ``config.minutes`` of this invocation.
 
-    def __init__(self, config):
+    With a ChainerMN communicator rank 0's clock decides for every rank, so
+    all ranks stop after the same iteration.
+    """
+
+    def __init__(self, config, comm=None):
         import time
         self.iterations = config.iterations
         self.seconds = 60 * config.minutes
+        self.comm = comm
         self.clock = time.monotonic
         self.start = self.clock()
 
     def __call__(self, trainer):
         if trainer.updater.iteration >= self.iterations:
             return True
-        return bool(self.seconds) and self.clock() - self.start >= self.seconds
+        if not self.seconds:
+            return False
+        if self.comm is None:
+            return self.clock() - self.start >= self.seconds
+        lead = self.comm.rank == 0
+        return self.comm.bcast_obj(self.clock() - self.start >= self.seconds if lead else None)
 
     def get_training_length(self):
         """For Chainer's ProgressBar (7.8.1 ignores its own ``training_length``)."""
@@ -165,7 +175,7 @@ def build_trainer(config, out, comm=None, quiet=False):
     updater = GQNUpdater(iterator, optimizer, converter,
                          sigma=(config.sigma_start, config.sigma_end, config.sigma_steps),
                          lr=(config.lr_start, config.lr_end, config.lr_steps), device=device)
-    trainer = training.Trainer(updater, StopTrigger(config), out=out)
+    trainer = training.Trainer(updater, StopTrigger(config, comm), out=out)
 
     # extensions
     if test_set is not None:
@@ -200,18 +210,59 @@ def build_trainer(config, out, comm=None, quiet=False):
     return trainer
 
 
+# Snapshot keys that belong to rank 0 alone: its place in its own shards and
+# its context/query sampler.
+_RANK_STATE = ('updater/iterator:main/', 'updater/converter/')
+
+
+def _restart_rank_streams(trainer, seed, rank):
+    """New data order and random streams for a rank other than 0 on a multi-node resume.
+
+    Snapshots hold rank 0's state only. Every rank restores the parameters
+    and Adam moments (identical on all ranks), the iteration and the
+    schedules from it; a rank other than 0 starts a fresh pass over its own
+    shards with sampler and latent-noise streams seeded by ``(seed, rank,
+    iteration)``, so resuming is deterministic but not bit-identical to an
+    uninterrupted multi-node run.
+    """
+    import numpy as np
+    entropy = np.random.SeedSequence([seed, rank, trainer.updater.iteration])
+    converter_seed, global_seed = entropy.generate_state(2)
+    trainer.updater.converter.rng = np.random.RandomState(converter_seed)
+    np.random.seed(global_seed)
+    trainer.updater.get_iterator('main').reset()
+
+
 def train(config, out, resume=False, multi_node=False, quiet=False):
-    """Train with ``config`` into run directory ``out``; returns the trainer."""
+    """Train with ``config`` into run directory ``out``; returns the trainer.
+
+    Under ``multi_node`` an error on any rank aborts all of them (MPI_Abort),
+    after printing it, instead of leaving the others waiting forever.
+    """
     os.environ.setdefault('MPLBACKEND', 'Agg')
+    comm = _communicator(multi_node)
+    try:
+        return _train(config, out, comm, resume, quiet)
+    except Exception as e:
+        if comm is None or comm.size == 1:
+            raise
+        import sys
+        import traceback
+        from gqn.errors import GQNError
+        if isinstance(e, GQNError):
+            print('gqn train (rank %d): error: %s' % (comm.rank, e), file=sys.stderr)
+        else:
+            traceback.print_exc()
+        sys.stderr.flush()
+        comm.mpi_comm.Abort(2)
+
+
+def _train(config, out, comm, resume, quiet):
     from gqn.errors import GQNError
     from gqn.serialization import save_model
     from gqn.snapshot import SNAPSHOT_DIR, Snapshot, latest_snapshot, load_snapshot
 
-    comm = _communicator(multi_node)
     lead = comm is None or comm.rank == 0
-    if resume and comm is not None:
-        raise GQNError('--resume is single-process only for now; continue a multi-node run '
-                       'without --multi-node, or start a new one')
     trainer = build_trainer(config, out, comm, quiet=quiet)
     model = trainer.updater.get_optimizer('main').target.model
     if lead:
@@ -223,8 +274,12 @@ def train(config, out, resume=False, multi_node=False, quiet=False):
         path = latest_snapshot(out)
         if path is None:
             raise GQNError('no snapshot in %s to resume from' % os.path.join(out, SNAPSHOT_DIR))
-        load_snapshot(trainer, path)
-        if not quiet:
+        if comm is None or comm.rank == 0:
+            load_snapshot(trainer, path)
+        else:
+            load_snapshot(trainer, path, skip=_RANK_STATE)
+            _restart_rank_streams(trainer, config.seed, comm.rank)
+        if not quiet and lead:
             print('resuming from %s (iteration %d)' % (path, trainer.updater.iteration))
     trainer.run(show_loop_exception_msg=False)
     if lead:

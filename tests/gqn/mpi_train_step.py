@@ -10,7 +10,11 @@ Usage: mpi_train_step.py DATASET OUT
    half, latents seeded with 100 + rank; rank 0 saves the parameters after
    the step to OUT/step.npz for the single-process comparison (plain SGD, so
    the comparison is sensitive to the gradient's scale).
+3. ``gqn.training.train`` with ``resume=True`` continues a copy of the run
+   (OUT/resumed, from its iteration-2 snapshot) to iteration 4 on both
+   ranks; each rank saves its parameters to OUT/resumed_rank<k>.npz.
 """
+import shutil
 import sys
 
 import chainer
@@ -21,7 +25,7 @@ from gqn.hyperparams import HyperParameters
 from gqn.loss import GQNLoss
 from gqn.model import GQN
 from gqn.train_config import TrainConfig
-from gqn.training import build_trainer
+from gqn.training import build_trainer, train
 from tiny_gqn import TINY_MODEL, fixed_batch
 
 
@@ -50,6 +54,15 @@ def main(dataset, out):
     optimizer.update()
     if comm.rank == 0:
         np.savez(out + '/step.npz', **{k: p.array for k, p in loss_fun.namedparams()})
+
+    if comm.rank == 0:
+        shutil.copytree(out + '/run', out + '/resumed')
+    comm.mpi_comm.Barrier()
+    trainer = train(config.replace(iterations=4), out + '/resumed', resume=True,
+                    multi_node=True, quiet=True)
+    loss_fun = trainer.updater.get_optimizer('main').target
+    np.savez('%s/resumed_rank%d.npz' % (out, comm.rank),
+             **{k: p.array for k, p in loss_fun.namedparams()})
 
 
 if __name__ == '__main__':

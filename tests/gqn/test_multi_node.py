@@ -42,6 +42,15 @@ def test_two_ranks_all_reduce_gradients(synthetic_dataset, tmp_path):
     assert np.isfinite(log[1]['validation/main/prediction_mse'])
     assert os.listdir(out + '/run/snapshots') == ['snapshot_iter_2.npz']
 
+    # a multi-node --resume continues from the snapshot on both ranks, in step
+    with open(out + '/resumed/log') as f:
+        assert [e['iteration'] for e in json.load(f)] == [1, 2, 3, 4]
+    with np.load(out + '/resumed_rank0.npz') as a, np.load(out + '/resumed_rank1.npz') as b, \
+            np.load(out + '/trainer_rank0.npz') as before:
+        for k in a.files:
+            np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+        assert any(not np.array_equal(a[k], before[k]) for k in a.files)
+
     # one 2-rank SGD step == one single-process step over the combined batch
     # (gradient = mean of the halves' gradients, same latent noise per half)
     batch = fixed_batch(synthetic_dataset)
