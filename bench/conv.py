@@ -2,11 +2,16 @@
 
 Usage: python bench/conv.py [--quick] [--shapes NAME,...] [--repeats N] [--threads N]
 
-For each shape (5x5 kernel, 16x16 maps, batch 36, 'same' padding) both
+For each shape (5x5 kernel, 16x16 maps, batch 36, 'same' padding) three
 implementations run forward + backward (gradients of x, W and b) on the same
 float32 data in the same process, alternating, and the best time of each is
-kept. FLOPs are counted as 2*B*H*W*C_in*C_out*k*k for the forward pass and
-twice that for the backward pass. The BLAS thread count is set with
+kept: ``ours`` (``gqn.functions.convolution_2d``, which runs 5x5 kernels by
+Winograd's F(4x4, 5x5)), ``shifted`` (the project's shifted-GEMM direct
+convolution, its path for other kernels) and ``stock`` (Chainer's
+``F.convolution_2d``, im2col). FLOPs are those of the direct convolution,
+2*B*H*W*C_in*C_out*k*k for the forward pass and twice that for the backward
+pass, for all three: Winograd's GEMMs do 6.25x fewer multiplications, so its
+figure is an effective rate (time to result), not what the BLAS runs at. The BLAS thread count is set with
 threadpoolctl and reported, with the load average (the machine may be shared)
 and the GFLOP/s of one plain GEMM of a gate-like shape (512 x 1280 x 9216),
 the ceiling that BLAS reaches on the machine at that moment.
@@ -55,6 +60,7 @@ def measure(name, repeats):
     import numpy
 
     from gqn.functions import convolution_2d
+    from gqn.functions.convolution_2d import Convolution2D
 
     c_in, c_out, bias, what = SHAPES[name]
     rng = numpy.random.RandomState(0)
@@ -63,6 +69,8 @@ def measure(name, repeats):
     b = rng.standard_normal(c_out).astype(numpy.float32) if bias else None
     gy = rng.standard_normal((B, c_out, S, S)).astype(numpy.float32)
     impls = {'ours': lambda x, W, b: convolution_2d(x, W, b),
+             'shifted': lambda x, W, b: Convolution2D((K // 2, K // 2)).apply(
+                 (x, W) if b is None else (x, W, b))[0],
              'stock': lambda x, W, b: F.convolution_2d(x, W, b, pad=K // 2)}
     times = {impl: [] for impl in impls}
     results = {}
@@ -79,6 +87,7 @@ def measure(name, repeats):
         entry[impl] = {'gflops': round(flops / (forward + backward) / 1e9, 1),
                        'forward_s': round(forward, 3), 'backward_s': round(backward, 3)}
     entry['ratio'] = round(entry['ours']['gflops'] / entry['stock']['gflops'], 2)
+    entry['ratio_vs_shifted'] = round(entry['ours']['gflops'] / entry['shifted']['gflops'], 2)
     entry['max_rel_error'] = {
         key: max_relative_error(ours, stock)
         for key, ours, stock in zip(('y', 'gx', 'gW', 'gb'), results['ours'], results['stock'])

@@ -6,13 +6,22 @@ from chainer import gradient_check
 
 from gqn.functions import convolution_2d
 from gqn.functions.convolution_2d import Convolution2D, runs_natively
+from gqn.functions.winograd_convolution_2d import WinogradConvolution2D
 
 
-def _both(x, W, b, pad, gy):
-    """Output and input gradients of ours and of ``F.convolution_2d``."""
+def shifted(x, W, b=None, pad=None):
+    """The shifted-GEMM :class:`Convolution2D` itself (``convolution_2d`` sends 3x3 and
+    5x5 kernels to Winograd's algorithm instead)."""
+    pad = _same_pad(W) if pad is None else (pad, pad) if isinstance(pad, int) else pad
+    y, = Convolution2D(pad).apply((x, W) if b is None else (x, W, b))
+    return y
+
+
+def _both(x, W, b, pad, gy, ours=shifted):
+    """Output and input gradients of ``ours`` and of ``F.convolution_2d``."""
     results = []
     stock_pad = _same_pad(W) if pad is None else pad
-    for conv in (lambda *a: convolution_2d(*a, pad=pad),
+    for conv in (lambda *a: ours(*a, pad=pad),
                  lambda *a: F.convolution_2d(*a, stride=1, pad=stock_pad)):
         inputs = [None if a is None else chainer.Variable(a) for a in (x, W, b)]
         y = conv(*inputs)
@@ -135,7 +144,10 @@ def test_numpy_float_inputs_run_natively_and_others_are_delegated():
     rng = numpy.random.RandomState(6)
     x, w, b = _data(rng, 1, 2, 4, 4, 3, 3, 3)
     assert runs_natively(x, w, b) and runs_natively(x, w, None)
-    assert isinstance(convolution_2d(x, w, b).creator, Convolution2D)
+    # 3x3 and 5x5 kernels go to Winograd's algorithm, the others to shifted GEMMs
+    assert isinstance(convolution_2d(x, w, b).creator, WinogradConvolution2D)
+    assert isinstance(convolution_2d(x, w[:, :, :1, :1], b).creator, Convolution2D)
+    assert isinstance(convolution_2d(x, w[:, :, :2, :], b, pad=1).creator, Convolution2D)
     # float16 is left to Chainer's own convolution (as CuPy arrays are, see the GPU test).
     x16, w16, b16 = (a.astype(numpy.float16) for a in (x, w, b))
     assert not runs_natively(x16, w16, b16)
@@ -188,7 +200,7 @@ def test_cupy_arrays_go_to_chainers_convolution(cupy):
     for xp in (numpy, cupy):
         inputs = [chainer.Variable(xp.asarray(a)) for a in (x, w, b)]
         y = convolution_2d(*inputs)
-        expected_type = Convolution2D if xp is numpy else \
+        expected_type = WinogradConvolution2D if xp is numpy else \
             chainer.functions.connection.convolution_2d.Convolution2DFunction
         assert isinstance(y.creator, expected_type)
         y.grad = xp.asarray(gy)
