@@ -5,6 +5,7 @@ from gqn import links
 
 from gqn.core import ConvLSTMCore, invariant_gates
 from gqn.functions import gaussian_kl
+from gqn.functions.stock_ops import stock_ops_enabled
 from gqn.representation import broadcast_viewpoint
 
 # Channels of the query image after its 4x4 stride-4 downsampling (3 * 4 * 4:
@@ -111,18 +112,52 @@ class Generator(chainer.Chain):
             inference = self._steppers(self.inference_cores, F.concat((x_down, vr), axis=1))
         zeros = xp.zeros((B, hp.h_channels, S, S), dtype=dtype)
         h_g = c_g = h_e = c_e = zeros
-        u = xp.zeros((B, hp.u_channels, 4 * S, 4 * S), dtype=dtype)
+        u, write, read, image = self._canvas(B, S, xp, dtype)
         kl = None
         for l in range(hp.generation_steps):
             mu_p, lv_p = self.prior(h_g)
             if x_q is None:
                 z = sample_gaussian(mu_p, lv_p)
             else:
-                h_e, c_e = inference[l](h_e, c_e, F.concat((h_g, self.downsample_u(u)), axis=1))
+                h_e, c_e = inference[l](h_e, c_e, F.concat((h_g, read(u)), axis=1))
                 mu_q, lv_q = self.posterior(h_e)
                 z = sample_gaussian(mu_q, lv_q)
                 kl_l = F.sum(gaussian_kl(mu_q, lv_q, mu_p, lv_p), axis=(1, 2, 3))
                 kl = kl_l if kl is None else kl + kl_l
             h_g, c_g = generation[l](h_g, c_g, z)
-            u = u + self.write(h_g)
-        return self.observation(u), kl
+            u = write(u, h_g)
+        return self.observation(image(u)), kl
+
+    def _canvas(self, B, S, xp, dtype):
+        """The empty canvas ``u`` and its operations ``write(u, h_g)``, ``read(u)`` (the
+        4x4/4 downsampling) and ``image(u)`` (``(B, u_channels, 4 S, 4 S)``).
+
+        Outside :func:`gqn.functions.stock_ops` the canvas is kept as patches,
+        ``(B S S, u_channels 4 4)`` with columns ``(channel, row, column)``: the
+        layout of the write's and the read's matrix products, so the ``L``
+        steps transpose no ``4 S x 4 S`` image and the canvas becomes an image
+        once, for the observation. Same parameters and values as the links.
+        """
+        C, k = self.hp.u_channels, 4
+        if stock_ops_enabled():
+            return (xp.zeros((B, C, k * S, k * S), dtype=dtype),
+                    lambda u, h: u + self.write(h), self.downsample_u, lambda u: u)
+        W_write = F.transpose(F.reshape(self.write.W, (-1, C * k * k)))
+        b_write = F.repeat(self.write.b, k * k)
+        W_read = F.reshape(self.downsample_u.W, (-1, C * k * k))
+
+        def rows(h):  # (B, c, S, S) -> (B S S, c)
+            return F.reshape(F.transpose(h, (0, 2, 3, 1)), (B * S * S, h.shape[1]))
+
+        def write(u, h):
+            return u + F.linear(rows(h), W_write, b_write)
+
+        def read(u):
+            d = F.linear(u, W_read, self.downsample_u.b)
+            return F.transpose(F.reshape(d, (B, S, S, -1)), (0, 3, 1, 2))
+
+        def image(u):
+            u = F.transpose(F.reshape(u, (B, S, S, C, k, k)), (0, 3, 1, 4, 2, 5))
+            return F.reshape(u, (B, C, k * S, k * S))
+
+        return xp.zeros((B * S * S, C * k * k), dtype=dtype), write, read, image
