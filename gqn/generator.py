@@ -142,7 +142,9 @@ class Generator(chainer.Chain):
         if stock_ops_enabled():
             return (xp.zeros((B, C, k * S, k * S), dtype=dtype),
                     lambda u, h: u + self.write(h), self.downsample_u, lambda u: u)
-        W_write = F.transpose(F.reshape(self.write.W, (-1, C * k * k)))
+        # (No transposed view of a parameter: its gradient would be a non-contiguous
+        # array, which ChainerMN's all-reduce silently leaves unreduced.)
+        W_write = F.reshape(self.write.W, (-1, C * k * k))
         b_write = F.repeat(self.write.b, k * k)
         W_read = F.reshape(self.downsample_u.W, (-1, C * k * k))
 
@@ -150,7 +152,7 @@ class Generator(chainer.Chain):
             return F.reshape(F.transpose(h, (0, 2, 3, 1)), (B * S * S, h.shape[1]))
 
         def write(u, h):
-            return u + F.linear(rows(h), W_write, b_write)
+            return u + F.bias(F.matmul(rows(h), W_write), b_write)
 
         def read(u):
             d = F.linear(u, W_read, self.downsample_u.b)
