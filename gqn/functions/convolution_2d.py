@@ -23,9 +23,9 @@ Winograd's algorithm instead (:mod:`gqn.functions.winograd_convolution_2d`,
 import chainer
 import chainer.functions as F
 import numpy
-from chainer.utils import type_check
 
-from gqn.functions.winograd_convolution_2d import WinogradConvolution2D, applicable
+from gqn.functions.winograd_convolution_2d import (
+    WinogradConvolution2D, applicable, check_convolution_types)
 from gqn.functions.workspace import scratch as _scratch
 
 _SCRATCH_ELEMENTS = 1 << 22  # accumulated GEMM products go through blocks this size
@@ -109,19 +109,7 @@ class Convolution2D(chainer.FunctionNode):
         self.ph, self.pw = pad
 
     def check_type_forward(self, in_types):
-        n_in = in_types.size()
-        type_check.expect(2 <= n_in, n_in <= 3)
-        x_type, w_type = in_types[:2]
-        type_check.expect(
-            x_type.dtype.kind == 'f', w_type.dtype == x_type.dtype,
-            x_type.ndim == 4, w_type.ndim == 4,
-            x_type.shape[1] == w_type.shape[1],
-            x_type.shape[2] + 2 * self.ph >= w_type.shape[2],
-            x_type.shape[3] + 2 * self.pw >= w_type.shape[3])
-        if type_check.eval(n_in) == 3:
-            b_type = in_types[2]
-            type_check.expect(b_type.dtype == x_type.dtype, b_type.ndim == 1,
-                              b_type.shape[0] == w_type.shape[0])
+        check_convolution_types(in_types, (self.ph, self.pw))
 
     def forward_cpu(self, inputs):
         self.retain_inputs((0, 1))

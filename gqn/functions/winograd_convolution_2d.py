@@ -222,6 +222,23 @@ def applicable(W_shape, pad):
     return r == c and 3 <= r <= 5 and all(0 <= p <= r - 1 for p in pad)
 
 
+def check_convolution_types(in_types, pad):
+    """Chainer type check of ``(x, W[, b])`` for a stride-1 convolution with padding ``pad``."""
+    n_in = in_types.size()
+    type_check.expect(2 <= n_in, n_in <= 3)
+    x_type, w_type = in_types[:2]
+    type_check.expect(
+        x_type.dtype.kind == 'f', w_type.dtype == x_type.dtype,
+        x_type.ndim == 4, w_type.ndim == 4,
+        x_type.shape[1] == w_type.shape[1],
+        x_type.shape[2] + 2 * pad[0] >= w_type.shape[2],
+        x_type.shape[3] + 2 * pad[1] >= w_type.shape[3])
+    if type_check.eval(n_in) == 3:
+        b_type = in_types[2]
+        type_check.expect(b_type.dtype == x_type.dtype, b_type.ndim == 1,
+                          b_type.shape[0] == w_type.shape[0])
+
+
 class WinogradConvolution2D(chainer.FunctionNode):
     """``y = conv(x, W) + b``, stride 1, zero padding ``pad``; NumPy arrays.
 
@@ -231,24 +248,12 @@ class WinogradConvolution2D(chainer.FunctionNode):
     Differentiable once (the backward is :class:`WinogradConvolution2DGrad`).
     """
 
-    def __init__(self, pad, m=2):
+    def __init__(self, pad, m=4):
         self.pad = tuple(pad)
         self.m = m
 
     def check_type_forward(self, in_types):
-        n_in = in_types.size()
-        type_check.expect(2 <= n_in, n_in <= 3)
-        x_type, w_type = in_types[:2]
-        type_check.expect(
-            x_type.dtype.kind == 'f', w_type.dtype == x_type.dtype,
-            x_type.ndim == 4, w_type.ndim == 4,
-            x_type.shape[1] == w_type.shape[1],
-            x_type.shape[2] + 2 * self.pad[0] >= w_type.shape[2],
-            x_type.shape[3] + 2 * self.pad[1] >= w_type.shape[3])
-        if type_check.eval(n_in) == 3:
-            b_type = in_types[2]
-            type_check.expect(b_type.dtype == x_type.dtype, b_type.ndim == 1,
-                              b_type.shape[0] == w_type.shape[0])
+        check_convolution_types(in_types, self.pad)
 
     def forward_cpu(self, inputs):
         self.retain_inputs((0, 1))
