@@ -22,6 +22,8 @@ import json
 import os
 import time
 
+import gqn  # noqa: F401  (first: picks NumPy's BLAS kernels, see gqn.blas)
+
 B, S, K = 36, 16, 5
 # name: (C_in, C_out, bias, what it is)
 SHAPES = {

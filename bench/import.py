@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 
+import gqn  # noqa: F401  (first: picks NumPy's BLAS kernels, see gqn.blas)
 import numpy as np
 
 from gqn import deepmind, tfrecord

@@ -26,6 +26,8 @@ import subprocess
 import sys
 import time
 
+import gqn  # noqa: F401  (first: picks NumPy's BLAS kernels, see gqn.blas)
+
 CONFIGS = {
     'paper': dict(batch=36, context=5, hp=dict()),
     'paper_batch8': dict(batch=8, context=5, hp=dict()),

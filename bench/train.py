@@ -17,6 +17,8 @@ import sys
 import tempfile
 import time
 
+import gqn  # noqa: F401  (first: picks NumPy's BLAS kernels, see gqn.blas)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 

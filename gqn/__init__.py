@@ -5,7 +5,11 @@ cheap (it does not import Chainer).
 """
 import importlib
 
+from gqn import blas
+
 __version__ = '0.1.0'
+
+blas.configure()  # before anything loads NumPy's OpenBLAS (see gqn.blas)
 
 _LAZY = {
     'GQNError': 'gqn.errors',

@@ -258,6 +258,7 @@ def train(config, out, resume=False, multi_node=False, quiet=False):
 
 
 def _train(config, out, comm, resume, quiet):
+    from gqn import blas
     from gqn.errors import GQNError
     from gqn.serialization import save_model
     from gqn.snapshot import SNAPSHOT_DIR, Snapshot, latest_snapshot, load_snapshot
@@ -281,6 +282,8 @@ def _train(config, out, comm, resume, quiet):
             _restart_rank_streams(trainer, config.seed, comm.rank)
         if not quiet and lead:
             print('resuming from %s (iteration %d)' % (path, trainer.updater.iteration))
+    if not quiet and lead:
+        print('NumPy BLAS: %s' % blas.describe())
     trainer.run(show_loop_exception_msg=False)
     if lead:
         if latest_snapshot(out) != os.path.join(

@@ -1,3 +1,4 @@
+import gqn  # noqa: F401  (first: picks NumPy's BLAS kernels, see gqn.blas)
 import numpy
 import pytest
 

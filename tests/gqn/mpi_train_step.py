@@ -17,6 +17,7 @@ Usage: mpi_train_step.py DATASET OUT
 import shutil
 import sys
 
+import gqn  # noqa: F401  (first: picks NumPy's BLAS kernels, see gqn.blas)
 import chainer
 import chainermn
 import numpy as np
