@@ -132,34 +132,45 @@ class Generator(chainer.Chain):
         """The empty canvas ``u`` and its operations ``write(u, h_g)``, ``read(u)`` (the
         4x4/4 downsampling) and ``image(u)`` (``(B, u_channels, 4 S, 4 S)``).
 
-        Outside :func:`gqn.functions.stock_ops` the canvas is kept as patches,
-        ``(B S S, u_channels 4 4)`` with columns ``(channel, row, column)``: the
-        layout of the write's and the read's matrix products, so the ``L``
-        steps transpose no ``4 S x 4 S`` image and the canvas becomes an image
-        once, for the observation. Same parameters and values as the links.
+        Inside :func:`gqn.functions.stock_ops` ``u`` is the canvas image and the
+        operations are the links. Otherwise ``u`` is ``(sum of the h_g written, number
+        of writes)``: the write is linear and the same at every step, so the canvas
+        after ``n`` writes is ``write(h_1 + ... + h_n)`` with ``n`` times the bias, and
+        its read is the sum through the ``(h_channels, h_channels)`` composition of
+        the write and the read. The ``L`` steps then touch no ``4 S x 4 S`` canvas
+        (no canvas-sized product, sum or saved input per step); the canvas becomes an
+        image once, for the observation. Same parameters and values as the links
+        (to float rounding: the sums are reassociated).
         """
         C, k = self.hp.u_channels, 4
         if stock_ops_enabled():
             return (xp.zeros((B, C, k * S, k * S), dtype=dtype),
                     lambda u, h: u + self.write(h), self.downsample_u, lambda u: u)
-        # (No transposed view of a parameter: its gradient would be a non-contiguous
-        # array, which ChainerMN's all-reduce silently leaves unreduced.)
+        # Both kernels as (h_channels, u_channels 4 4) matrices with columns (channel, row,
+        # column); no transposed view of a parameter: its gradient would be a
+        # non-contiguous array, which ChainerMN's all-reduce silently leaves unreduced.
         W_write = F.reshape(self.write.W, (-1, C * k * k))
         b_write = F.repeat(self.write.b, k * k)
         W_read = F.reshape(self.downsample_u.W, (-1, C * k * k))
+        W_through = F.linear(W_write, W_read)  # (h, h): a write, then the read
+        b_through = F.linear(F.expand_dims(b_write, 0), W_read)[0]  # one write bias, read
 
         def rows(h):  # (B, c, S, S) -> (B S S, c)
             return F.reshape(F.transpose(h, (0, 2, 3, 1)), (B * S * S, h.shape[1]))
 
         def write(u, h):
-            return u + F.bias(F.matmul(rows(h), W_write), b_write)
+            total, n = u
+            return total + h, n + 1
 
         def read(u):
-            d = F.linear(u, W_read, self.downsample_u.b)
+            total, n = u
+            d = F.bias(F.matmul(rows(total), W_through), self.downsample_u.b + n * b_through)
             return F.transpose(F.reshape(d, (B, S, S, -1)), (0, 3, 1, 2))
 
         def image(u):
-            u = F.transpose(F.reshape(u, (B, S, S, C, k, k)), (0, 3, 1, 4, 2, 5))
-            return F.reshape(u, (B, C, k * S, k * S))
+            total, n = u
+            patches = F.bias(F.matmul(rows(total), W_write), n * b_write)
+            patches = F.transpose(F.reshape(patches, (B, S, S, C, k, k)), (0, 3, 1, 4, 2, 5))
+            return F.reshape(patches, (B, C, k * S, k * S))
 
-        return xp.zeros((B * S * S, C * k * k), dtype=dtype), write, read, image
+        return (xp.zeros((B, self.hp.h_channels, S, S), dtype=dtype), 0), write, read, image

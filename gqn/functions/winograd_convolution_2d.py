@@ -25,8 +25,8 @@ channels-last copy of the input and the products are laid out ``(point, tile,
 channel)``, so no transform transposes a large array. Work on the wide channel
 dimension goes in blocks (:data:`BLOCK_BYTES` of transformed data at a time),
 so the stacked gate convolution of 12 cores (6,144 output channels) never
-holds a whole transformed output; the buffers are per-thread scratch
-(:mod:`gqn.functions.workspace`).
+holds a whole transformed output or all its transformed kernels; the buffers
+are per-thread scratch (:mod:`gqn.functions.workspace`).
 """
 import functools
 
@@ -143,17 +143,22 @@ def _output_adjoint(gy, m, r):
     return dM.reshape(-1, B * th * tw, O)
 
 
-def _filter_transform(W, m, flip=False):
-    """``(a^2, O, C)``: ``G g G^T`` of every kernel ``g`` of ``W (O, C, r, r)``, or of
-    every kernel turned by 180 degrees with ``flip`` (the input gradient's kernels).
-    The result is a scratch buffer, valid until the next call."""
-    O, C, r, _ = W.shape
+def _filter_transform(W, m, flip=False, o=slice(None)):
+    """``(a^2, O, C)``: ``G g G^T`` of the kernels ``g`` of the output channels ``o`` of
+    the convolution with ``W (O, C, r, r)``. With ``flip``, of the convolution with
+    the kernels turned by 180 degrees and transposed (``(C, O, r, r)``: the input
+    gradient's), so ``O`` and ``C`` swap and ``o`` selects channels of ``W``'s second
+    axis. The result is a scratch buffer, valid until the next call."""
+    r = W.shape[2]
     filt = _transforms_2d(m, r, W.dtype.type)[1]
     if flip:  # reversing the r^2 taps of a row-major kernel turns it by 180 degrees
         filt = numpy.ascontiguousarray(filt[:, ::-1])  # (BLAS takes no negative strides)
-    U = _scratch('w_filters', (len(filt), O * C), W.dtype)
-    numpy.matmul(filt, W.reshape(O * C, r * r).T, out=U)
-    return U.reshape(-1, O, C)
+        W = W[:, o].transpose(1, 0, 2, 3)
+    else:
+        W = W[o]
+    U = _scratch('w_filters', (len(filt), W.shape[0] * W.shape[1]), W.dtype)
+    numpy.matmul(filt, W.reshape(-1, r * r).T, out=U)
+    return U.reshape((-1,) + W.shape[:2])
 
 
 def _block(channels, per_channel_bytes):
@@ -161,18 +166,19 @@ def _block(channels, per_channel_bytes):
     return max(1, min(channels, BLOCK_BYTES // max(1, per_channel_bytes)))
 
 
-def winograd_forward(x, U, r, pad, m):
+def winograd_forward(x, W, pad, m, flip=False):
     """``conv(x, W)`` (no bias), stride 1, zero padding ``pad``; NumPy arrays.
 
     Args:
         x: ``(B, C, H, W)``.
-        U: ``(a^2, O, C)``, the kernels ``W (O, C, r, r)`` through
-            :func:`_filter_transform` (any strides).
+        W: ``(O, C, r, r)``; with ``flip``, ``(C, O, r, r)``, convolved turned by
+            180 degrees and transposed (the input gradient of a convolution with ``W``).
     """
     B, C, H, W_in = x.shape
-    O = U.shape[1]
+    r = W.shape[2]
+    O = W.shape[1 if flip else 0]
     size_out = (H + 2 * pad[0] - r + 1, W_in + 2 * pad[1] - r + 1)
-    a2 = len(U)
+    a2 = (m + r - 1) ** 2
     th, tw = _tiles(size_out, m)
     n = B * th * tw
     y = numpy.empty((B, O) + size_out, x.dtype)
@@ -181,14 +187,15 @@ def winograd_forward(x, U, r, pad, m):
     V = _input_transform(x, m, r, pad, size_out) if step_c == C else None
     for o in range(0, O, step_o):
         o_end = min(O, o + step_o)
+        U = _filter_transform(W, m, flip, slice(o, o_end))  # (a^2, o_end - o, C)
         M = _scratch('w_products', (a2, n, o_end - o), x.dtype)
         if V is not None:
-            numpy.matmul(V, U[:, o:o_end].transpose(0, 2, 1), out=M)
+            numpy.matmul(V, U.transpose(0, 2, 1), out=M)
         else:  # C too wide for one block: accumulate over blocks of input channels
             P = _scratch('w_block_products', M.shape, x.dtype)
             for c in range(0, C, step_c):
                 V_c = _input_transform(x, m, r, pad, size_out, slice(c, c + step_c))
-                numpy.matmul(V_c, U[:, o:o_end, c:c + step_c].transpose(0, 2, 1),
+                numpy.matmul(V_c, U[:, :, c:c + step_c].transpose(0, 2, 1),
                              out=M if c == 0 else P)
                 if c:
                     M += P
@@ -258,7 +265,7 @@ class WinogradConvolution2D(chainer.FunctionNode):
     def forward_cpu(self, inputs):
         self.retain_inputs((0, 1))
         x, W = inputs[:2]
-        y = winograd_forward(x, _filter_transform(W, self.m), W.shape[2], self.pad, self.m)
+        y = winograd_forward(x, W, self.pad, self.m)
         if len(inputs) == 3:
             y += inputs[2][:, None, None]
         return y,
@@ -285,8 +292,8 @@ class WinogradConvolution2DGrad(chainer.FunctionNode):
         grads = {}
         if 0 in self.indexes:
             # the convolution of gy with the flipped, transposed kernels (C, O, r, r)
-            U = _filter_transform(W, self.m, flip=True).transpose(0, 2, 1)
-            grads[0] = winograd_forward(gy, U, r, tuple(r - 1 - p for p in self.pad), self.m)
+            grads[0] = winograd_forward(gy, W, tuple(r - 1 - p for p in self.pad), self.m,
+                                        flip=True)
         if 1 in self.indexes:
             grads[1] = winograd_weight_grad(x, gy, r, self.pad, self.m)
         if 2 in self.indexes:
