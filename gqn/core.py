@@ -27,15 +27,18 @@ def gate_convolution(x, W, b=None):
 
     Args:
         x (~chainer.Variable): ``(B, C_in, H, W)``.
-        W (~chainer.Variable): ``(C_out, C_in, k, k)`` with ``k`` odd.
+        W (~chainer.Variable or list): ``(C_out, C_in, k, k)`` with ``k`` odd, or
+            its blocks of output channels (see :func:`gqn.functions.convolution_2d`).
         b (~chainer.Variable or None): ``(C_out,)``.
 
     Returns:
         ~chainer.Variable: ``(B, C_out, H, W)``.
     """
     if stock_ops_enabled():
+        if isinstance(W, list):
+            W = F.concat(W, axis=0)
         return F.convolution_2d(x, W, b, pad=W.shape[2] // 2)
-    return convolution_2d(x, W, b, pad=W.shape[2] // 2)
+    return convolution_2d(x, W, b)
 
 
 def lstm_cell(c, a):
@@ -131,6 +134,6 @@ def invariant_gates(cores, invariant):
     cores = list(cores)
     if len(cores) == 1:
         return [gate_convolution(invariant, cores[0].W_invariant, cores[0].b)]
-    W = F.concat([core.W_invariant for core in cores], axis=0)
+    W = [core.W_invariant for core in cores]
     b = F.concat([core.b for core in cores], axis=0)
     return list(F.split_axis(gate_convolution(invariant, W, b), len(cores), axis=1))

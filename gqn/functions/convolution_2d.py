@@ -213,7 +213,10 @@ def convolution_2d(x, W, b=None, pad=None):
 
     Args:
         x (~chainer.Variable or array): ``(B, C_in, H, W)``.
-        W (~chainer.Variable or array): ``(C_out, C_in, k_h, k_w)``.
+        W (~chainer.Variable or array, or a sequence of them):
+            ``(C_out, C_in, k_h, k_w)``, or its blocks of output channels in order
+            (for the stacked convolutions of one input: the Winograd path then keeps
+            no concatenated copy of the weights).
         b (~chainer.Variable or array or None): ``(C_out,)``.
         pad (int or pair of int or None): zero padding ``(p_h, p_w)``;
             ``None`` means ``(k_h // 2, k_w // 2)``, which keeps ``H x W``
@@ -228,18 +231,20 @@ def convolution_2d(x, W, b=None, pad=None):
         :class:`Convolution2D` for the others; anything else (CuPy, float16) goes
         to ``F.convolution_2d`` unchanged (cuDNN picks its own algorithm).
     """
-    kh, kw = W.shape[2:]
+    Ws = tuple(W) if isinstance(W, (list, tuple)) else (W,)
+    kh, kw = Ws[0].shape[2:]
     if pad is None:
         pad = (kh // 2, kw // 2)
     elif not isinstance(pad, (tuple, list)):
         pad = (pad, pad)
-    arrays = [chainer.as_array(a) if a is not None else None for a in (x, W, b)]
+    pad = (int(pad[0]), int(pad[1]))
+    bias = () if b is None else (b,)
+    arrays = [chainer.as_array(a) for a in (x,) + Ws + bias]
+    if runs_natively(*arrays) and kh in WINOGRAD_TILE and applicable(Ws[0].shape, pad):
+        y, = WinogradConvolution2D(pad, WINOGRAD_TILE[kh], len(Ws)).apply((x,) + Ws + bias)
+        return y
+    W = Ws[0] if len(Ws) == 1 else F.concat(Ws, axis=0)
     if not runs_natively(*arrays):
         return F.convolution_2d(x, W, b, stride=1, pad=pad)
-    inputs = (x, W) if b is None else (x, W, b)
-    pad = (int(pad[0]), int(pad[1]))
-    if kh in WINOGRAD_TILE and applicable(W.shape, pad):
-        y, = WinogradConvolution2D(pad, WINOGRAD_TILE[kh]).apply(inputs)
-    else:
-        y, = Convolution2D(pad).apply(inputs)
+    y, = Convolution2D(pad).apply((x, W) + bias)
     return y

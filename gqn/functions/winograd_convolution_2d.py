@@ -5,8 +5,11 @@ with an ``r x r`` kernel from one ``a x a`` input tile (``a = m + r - 1``)
 using ``a^2`` multiplications instead of ``m^2 r^2``:
 ``Y = A^T [(G g G^T) * (B^T d B)] A``. Over the channels the elementwise
 product becomes, for each of the ``a^2`` transform points, one matrix product
-``(tiles x C_in) @ (C_in x C_out)``; the transforms are small dense matrices
-applied as one GEMM each. For the GQN's 5x5 gate convolution ``F(4 x 4,
+``(tiles x C_in) @ (C_in x C_out)``. The input transform runs separably, as
+two passes of batched ``a x a`` GEMMs that read the overlapping tiles through
+strided views of a pixel-major copy of the input (no tile is copied); the
+kernel and output transforms are dense 2-D matrices applied as one GEMM each,
+the output's with each tile's ``m x m`` block contiguous. For the GQN's 5x5 gate convolution ``F(4 x 4,
 5 x 5)`` does ``64 / 16 = 4`` multiplications per output instead of 25
 (``F(2 x 2, 5 x 5)``: 9), in all three passes (output, input gradient, weight
 gradient). On the paper's gate convolution (batch 36, 16x16, 401 or 650 -> 512
@@ -20,24 +23,28 @@ size: in float32 the result is within about 1e-5 of the exact one, relative to
 its largest value (a direct convolution: about 1e-6), as with cuDNN's Winograd
 kernels. The input gradient is the Winograd convolution of the output gradient
 with the kernels turned by 180 degrees and transposed; the weight gradient is
-the exact adjoint of the forward transforms. The tiles are gathered from a
-channels-last copy of the input and the products are laid out ``(point, tile,
-channel)``, so no transform transposes a large array. Work on the wide channel
-dimension goes in blocks (:data:`BLOCK_BYTES` of transformed data at a time),
-so the stacked gate convolution of 12 cores (6,144 output channels) never
-holds a whole transformed output or all its transformed kernels; the buffers
-are per-thread scratch (:mod:`gqn.functions.workspace`).
+the exact adjoint of the forward transforms. The products are laid out
+``(point, tile, channel)``. Work on the wide channel dimension goes in blocks
+(:data:`BLOCK_BYTES` of transformed data at a time, in every pass), and a large
+batch of large images in chunks of images, so the stacked gate convolution of
+12 cores (6,144 output channels) never holds a whole transformed output or all
+its transformed kernels; the buffers are per-thread scratch
+(:mod:`gqn.functions.workspace`).
 """
 import functools
+import operator
 
 import chainer
 import numpy
 from chainer.utils import type_check
+from numpy.lib.stride_tricks import as_strided
 
 from gqn.functions.workspace import scratch as _scratch
 
 #: The largest transformed block (points x channels x tiles) held at once.
-BLOCK_BYTES = 128 << 20
+BLOCK_BYTES = 64 << 20
+#: The fewest channels a block holds (unless the convolution has fewer).
+MIN_BLOCK_CHANNELS = 256
 
 _FINITE_POINTS = (0.0, 1.0, -1.0, 2.0, -2.0, 0.5, -0.5, 3.0, -3.0)
 
@@ -69,11 +76,17 @@ def winograd_matrices(m, r):
 
 
 @functools.lru_cache(maxsize=None)
+def _transforms_1d(m, r, dtype):
+    """:func:`winograd_matrices` in ``dtype``."""
+    return tuple(M.astype(dtype) for M in winograd_matrices(m, r))
+
+
+@functools.lru_cache(maxsize=None)
 def _transforms_2d(m, r, dtype):
-    """``(out (m^2, a^2), filt (a^2, r^2), inp (a^2, a^2))``: the 2-D transforms as
+    """``(out (m^2, a^2), filt (a^2, r^2))``: the 2-D output and kernel transforms as
     Kronecker products, flattened row-major (index ``i * size + j``)."""
-    A_T, G, B_T = winograd_matrices(m, r)
-    return tuple(numpy.kron(M, M).astype(dtype) for M in (A_T, G, B_T))
+    A_T, G, _ = winograd_matrices(m, r)
+    return tuple(numpy.kron(M, M).astype(dtype) for M in (A_T, G))
 
 
 def _tiles(size_out, m):
@@ -83,25 +96,38 @@ def _tiles(size_out, m):
 def _input_transform(x, m, r, pad, size_out, c_slice=slice(None)):
     """``(a^2, N, C)``: ``B^T d B`` of every input tile of ``x[:, c_slice]``.
 
-    ``N = B * th * tw`` tiles in ``(b, ti, tj)`` order; tile ``(ti, tj)``
+    ``N = th * tw * B`` tiles in ``(ti, tj, b)`` order; tile ``(ti, tj)``
     starts at row ``ti * m - pad[0]`` and column ``tj * m - pad[1]`` of
-    ``x`` (zeros outside the image). The tiles are gathered from a
-    channels-last copy of ``x``, so every copy moves contiguous channel runs.
+    ``x`` (zeros outside the image). The transform is separable and goes in
+    two passes of batched ``(a, a)`` GEMMs over a pixel-major copy of ``x``
+    (rows, columns, batch, channels): the tiles overlap, so each pass reads
+    them through strided views instead of gathering copies of them.
     """
     x = x[:, c_slice]
     B, C, H, W = x.shape
     a = m + r - 1
     th, tw = _tiles(size_out, m)
-    padded = _scratch('w_padded', (B, th * m + r - 1, tw * m + r - 1, C), x.dtype)
-    padded[...] = 0  # (th m + r - 1 >= H + 2 pad[0], likewise for the columns)
-    padded[:, pad[0]:pad[0] + H, pad[1]:pad[1] + W] = x.transpose(0, 2, 3, 1)
-    d = _scratch('w_tiles', (a, a, B, th, tw, C), x.dtype)
-    for i in range(a):
-        for j in range(a):
-            d[i, j] = padded[:, i:i + m * th:m, j:j + m * tw:m]
-    V = _scratch('w_input', (a * a, B * th * tw * C), x.dtype)
-    numpy.matmul(_transforms_2d(m, r, x.dtype.type)[2], d.reshape(a * a, -1), out=V)
-    return V.reshape(a * a, B * th * tw, C)
+    BC = B * C
+    B_T = _transforms_1d(m, r, x.dtype.type)[2]
+    # (th m + r - 1 >= H + 2 pad[0], likewise for the columns)
+    padded = _scratch('w_padded', (th * m + r - 1, tw * m + r - 1, B, C), x.dtype)
+    padded[:pad[0]] = 0
+    padded[pad[0] + H:] = 0
+    padded[:, :pad[1]] = 0
+    padded[:, pad[1] + W:] = 0
+    for b in range(B):  # (one (C, H W) transpose per image beats one 4-D transpose)
+        padded[pad[0]:pad[0] + H, pad[1]:pad[1] + W, b] = x[b].transpose(1, 2, 0)
+    row, item = padded.strides[0], x.itemsize
+    rows = _scratch('w_rows', (th, a, padded.shape[1] * BC), x.dtype)
+    numpy.matmul(B_T, as_strided(padded, (th, a, rows.shape[2]), (m * row, row, item),
+                                 writeable=False), out=rows)
+    row = rows.strides[1]
+    V = _scratch('w_input', (a, a, th, tw, BC), x.dtype)
+    numpy.matmul(B_T, as_strided(rows, (th, a, tw, a, BC),
+                                 (a * row, row, m * BC * item, BC * item, item),
+                                 writeable=False),
+                 out=V.transpose(2, 0, 3, 1, 4))
+    return V.reshape(a * a, th * tw * B, C)
 
 
 def _tile_view(images, m):
@@ -115,9 +141,10 @@ def _output_transform(M, m, r, B, size_out, y):
     th, tw = _tiles(size_out, m)
     O = M.shape[2]
     out = _transforms_2d(m, r, M.dtype.type)[0]
-    Y = _scratch('w_output', (m * m, M[0].size), M.dtype)
-    numpy.matmul(out, M.reshape(len(M), -1), out=Y)
-    Y = Y.reshape(m, m, B, th, tw, O).transpose(2, 5, 3, 0, 4, 1)
+    # (N O, m^2): the m x m block of each output tile in one contiguous run
+    Y = _scratch('w_output', (M[0].size, m * m), M.dtype)
+    numpy.matmul(M.reshape(len(M), -1).T, out.T, out=Y)
+    Y = Y.reshape(th, tw, B, O, m, m).transpose(2, 3, 0, 4, 1, 5)
     if (th * m, tw * m) == tuple(size_out):
         _tile_view(y, m)[...] = Y
     else:
@@ -135,35 +162,46 @@ def _output_adjoint(gy, m, r):
         full[...] = 0
         full[:, :, :h, :w] = gy
         gy = full
-    tiles = _scratch('w_grad_tiles', (m, m, B, th, tw, O), gy.dtype)
-    tiles[...] = _tile_view(gy, m).transpose(3, 5, 0, 2, 4, 1)
+    tiles = _scratch('w_grad_tiles', (th, tw, B, O, m, m), gy.dtype)
+    tiles[...] = _tile_view(gy, m).transpose(2, 4, 0, 1, 3, 5)
     out = _transforms_2d(m, r, gy.dtype.type)[0]
     dM = _scratch('w_grad_products', (len(out.T), B * th * tw * O), gy.dtype)
-    numpy.matmul(out.T, tiles.reshape(m * m, -1), out=dM)
+    numpy.matmul(tiles.reshape(-1, m * m), out, out=dM.T)
     return dM.reshape(-1, B * th * tw, O)
 
 
-def _filter_transform(W, m, flip=False, o=slice(None)):
-    """``(a^2, O, C)``: ``G g G^T`` of the kernels ``g`` of the output channels ``o`` of
-    the convolution with ``W (O, C, r, r)``. With ``flip``, of the convolution with
-    the kernels turned by 180 degrees and transposed (``(C, O, r, r)``: the input
-    gradient's), so ``O`` and ``C`` swap and ``o`` selects channels of ``W``'s second
-    axis. The result is a scratch buffer, valid until the next call."""
+def _filter_transform(W, m, flip, o, c):
+    """``(a^2, C, O)``: ``G g G^T`` of the kernels ``g`` from input channels ``c`` to
+    output channels ``o`` of the convolution with ``W (O, C, r, r)``, or with
+    ``flip`` of the convolution with ``W``'s kernels turned by 180 degrees and
+    transposed (``(C, O, r, r)``: the input gradient's, so ``o`` selects channels of
+    ``W``'s second axis and ``c`` of its first). The right-hand factors of the
+    products ``V[p] @ U[p]``; a scratch buffer, valid until the next call."""
     r = W.shape[2]
     filt = _transforms_2d(m, r, W.dtype.type)[1]
     if flip:  # reversing the r^2 taps of a row-major kernel turns it by 180 degrees
         filt = numpy.ascontiguousarray(filt[:, ::-1])  # (BLAS takes no negative strides)
-        W = W[:, o].transpose(1, 0, 2, 3)
+        g = W[c, o]  # (C, O, r, r)
     else:
-        W = W[o]
-    U = _scratch('w_filters', (len(filt), W.shape[0] * W.shape[1]), W.dtype)
-    numpy.matmul(filt, W.reshape(-1, r * r).T, out=U)
-    return U.reshape((-1,) + W.shape[:2])
+        g = W[o, c]  # (O, C, r, r)
+    U = _scratch('w_filters', (len(filt), g.shape[0] * g.shape[1]), W.dtype)
+    numpy.matmul(filt, g.reshape(-1, r * r).T, out=U)  # (a copy of g unless c, o span W)
+    U = U.reshape((-1,) + g.shape[:2])
+    return U if flip else U.transpose(0, 2, 1)
 
 
 def _block(channels, per_channel_bytes):
     """Channels per block so that a block stays within :data:`BLOCK_BYTES`."""
     return max(1, min(channels, BLOCK_BYTES // max(1, per_channel_bytes)))
+
+
+def _chunks(B, channels, per_image_channel_bytes):
+    """Slices of the batch so that :data:`MIN_BLOCK_CHANNELS` (or ``channels``, if
+    fewer) channels of a chunk fit a block: a large batch of large images goes
+    through in chunks of images rather than in blocks of few channels, which would
+    transform the other operand again for every block."""
+    size = max(1, BLOCK_BYTES // (per_image_channel_bytes * min(channels, MIN_BLOCK_CHANNELS)))
+    return [slice(b, b + size) for b in range(0, B, size)]
 
 
 def winograd_forward(x, W, pad, m, flip=False):
@@ -178,47 +216,78 @@ def winograd_forward(x, W, pad, m, flip=False):
     r = W.shape[2]
     O = W.shape[1 if flip else 0]
     size_out = (H + 2 * pad[0] - r + 1, W_in + 2 * pad[1] - r + 1)
+    y = numpy.empty((B, O) + size_out, x.dtype)
+    per_image = (m + r - 1) ** 2 * numpy.prod(_tiles(size_out, m)) * x.itemsize
+    for b in _chunks(B, max(C, O), per_image):
+        _forward_chunk(x[b], W, pad, m, flip, y[b])
+    return y
+
+
+def _forward_chunk(x, W, pad, m, flip, y):
+    B, C = x.shape[:2]
+    O = y.shape[1]
+    r = W.shape[2]
+    size_out = y.shape[2:]
     a2 = (m + r - 1) ** 2
     th, tw = _tiles(size_out, m)
     n = B * th * tw
-    y = numpy.empty((B, O) + size_out, x.dtype)
     step_c = _block(C, a2 * n * x.itemsize)
     step_o = _block(O, a2 * n * x.itemsize)
     V = _input_transform(x, m, r, pad, size_out) if step_c == C else None
     for o in range(0, O, step_o):
         o_end = min(O, o + step_o)
-        U = _filter_transform(W, m, flip, slice(o, o_end))  # (a^2, o_end - o, C)
         M = _scratch('w_products', (a2, n, o_end - o), x.dtype)
         if V is not None:
-            numpy.matmul(V, U.transpose(0, 2, 1), out=M)
+            numpy.matmul(V, _filter_transform(W, m, flip, slice(o, o_end), slice(None)),
+                         out=M)
         else:  # C too wide for one block: accumulate over blocks of input channels
             P = _scratch('w_block_products', M.shape, x.dtype)
             for c in range(0, C, step_c):
-                V_c = _input_transform(x, m, r, pad, size_out, slice(c, c + step_c))
-                numpy.matmul(V_c, U[:, :, c:c + step_c].transpose(0, 2, 1),
+                c_slice = slice(c, c + step_c)
+                V_c = _input_transform(x, m, r, pad, size_out, c_slice)
+                numpy.matmul(V_c, _filter_transform(W, m, flip, slice(o, o_end), c_slice),
                              out=M if c == 0 else P)
                 if c:
                     M += P
         _output_transform(M, m, r, B, size_out, y[:, o:o_end])
-    return y
 
 
 def winograd_weight_grad(x, gy, r, pad, m):
     """``dL/dW (O, C, r, r)`` of the convolution of ``x`` given ``gy``."""
     B, C = x.shape[:2]
     O = gy.shape[1]
+    gW = numpy.empty((O, C, r, r), x.dtype)
+    per_image = (m + r - 1) ** 2 * numpy.prod(_tiles(gy.shape[2:], m)) * x.itemsize
+    for i, b in enumerate(_chunks(B, max(C, O), per_image)):
+        _weight_grad_chunk(x[b], gy[b], r, pad, m, gW, accumulate=i > 0)
+    return gW
+
+
+def _weight_grad_chunk(x, gy, r, pad, m, gW, accumulate):
+    B, C = x.shape[:2]
+    O = gy.shape[1]
     filt = _transforms_2d(m, r, x.dtype.type)[1]
     a2 = len(filt)
     th, tw = _tiles(gy.shape[2:], m)
-    V = _input_transform(x, m, r, pad, gy.shape[2:])  # (a^2, N, C)
-    gW = numpy.empty((O, C, r, r), x.dtype)
+    step_c = _block(C, a2 * B * th * tw * x.itemsize)
     step_o = _block(O, a2 * B * th * tw * x.itemsize)
-    for o in range(0, O, step_o):
-        dM = _output_adjoint(gy[:, o:o + step_o], m, r)  # (a^2, N, O_block)
-        dU = _scratch('w_grad_filters', (a2, dM.shape[2], C), x.dtype)
-        numpy.matmul(dM.transpose(0, 2, 1), V, out=dU)
-        numpy.matmul(dU.reshape(a2, -1).T, filt, out=gW[o:o + step_o].reshape(-1, r * r))
-    return gW
+    dM = _output_adjoint(gy, m, r) if step_o == O else None  # (a^2, N, O)
+    for c in range(0, C, step_c):
+        c_end = min(C, c + step_c)
+        V = _input_transform(x, m, r, pad, gy.shape[2:], slice(c, c_end))  # (a^2, N, C_block)
+        for o in range(0, O, step_o):
+            o_end = min(O, o + step_o)
+            if step_o < O:
+                dM = _output_adjoint(gy[:, o:o_end], m, r)  # (a^2, N, O_block)
+            dU = _scratch('w_grad_filters', (a2, o_end - o, c_end - c), x.dtype)
+            numpy.matmul(dM.transpose(0, 2, 1), V, out=dU)
+            g = numpy.matmul(dU.reshape(a2, -1).T, filt,
+                             out=_scratch('w_grad_kernels', (dU[0].size, r * r), x.dtype))
+            g = g.reshape(o_end - o, c_end - c, r, r)
+            if accumulate:
+                gW[o:o_end, c:c_end] += g
+            else:
+                gW[o:o_end, c:c_end] = g
 
 
 def applicable(W_shape, pad):
@@ -229,21 +298,30 @@ def applicable(W_shape, pad):
     return r == c and 3 <= r <= 5 and all(0 <= p <= r - 1 for p in pad)
 
 
-def check_convolution_types(in_types, pad):
-    """Chainer type check of ``(x, W[, b])`` for a stride-1 convolution with padding ``pad``."""
+def check_convolution_types(in_types, pad, n_weights=1):
+    """Chainer type check of ``(x, W_1, ..., W_k[, b])`` (``k = n_weights``: the
+    blocks of output channels of ``W``) for a stride-1 convolution with padding ``pad``."""
     n_in = in_types.size()
-    type_check.expect(2 <= n_in, n_in <= 3)
-    x_type, w_type = in_types[:2]
-    type_check.expect(
-        x_type.dtype.kind == 'f', w_type.dtype == x_type.dtype,
-        x_type.ndim == 4, w_type.ndim == 4,
-        x_type.shape[1] == w_type.shape[1],
-        x_type.shape[2] + 2 * pad[0] >= w_type.shape[2],
-        x_type.shape[3] + 2 * pad[1] >= w_type.shape[3])
-    if type_check.eval(n_in) == 3:
-        b_type = in_types[2]
+    type_check.expect(1 + n_weights <= n_in, n_in <= 2 + n_weights)
+    x_type = in_types[0]
+    w_types = in_types[1:1 + n_weights]
+    type_check.expect(x_type.dtype.kind == 'f', x_type.ndim == 4)
+    for w_type in w_types:
+        type_check.expect(
+            w_type.dtype == x_type.dtype, w_type.ndim == 4,
+            x_type.shape[1] == w_type.shape[1],
+            w_type.shape[2] == w_types[0].shape[2], w_type.shape[3] == w_types[0].shape[3],
+            x_type.shape[2] + 2 * pad[0] >= w_type.shape[2],
+            x_type.shape[3] + 2 * pad[1] >= w_type.shape[3])
+    if type_check.eval(n_in) == 2 + n_weights:
+        b_type = in_types[1 + n_weights]
         type_check.expect(b_type.dtype == x_type.dtype, b_type.ndim == 1,
-                          b_type.shape[0] == w_type.shape[0])
+                          b_type.shape[0] == functools.reduce(
+                              operator.add, [w_type.shape[0] for w_type in w_types]))
+
+
+def _concat(Ws):
+    return Ws[0] if len(Ws) == 1 else numpy.concatenate(Ws)
 
 
 class WinogradConvolution2D(chainer.FunctionNode):
@@ -252,50 +330,59 @@ class WinogradConvolution2D(chainer.FunctionNode):
     Same values (to float rounding) as
     ``F.convolution_2d(x, W, b, stride=1, pad=pad)`` for the kernels of
     :func:`applicable`. ``m`` is the output tile size of ``F(m x m, r x r)``.
+    The inputs are ``(x, W_1, ..., W_k[, b])`` with ``k = n_weights``: ``W`` may
+    come as the blocks of its output channels, concatenated only while a pass
+    runs, so a stack of convolutions of one input (the hoisted gates of the
+    ``L`` ConvLSTM cores) keeps no concatenated copy of its weights.
     Differentiable once (the backward is :class:`WinogradConvolution2DGrad`).
     """
 
-    def __init__(self, pad, m=4):
+    def __init__(self, pad, m=4, n_weights=1):
         self.pad = tuple(pad)
         self.m = m
+        self.n_weights = n_weights
 
     def check_type_forward(self, in_types):
-        check_convolution_types(in_types, self.pad)
+        check_convolution_types(in_types, self.pad, self.n_weights)
 
     def forward_cpu(self, inputs):
-        self.retain_inputs((0, 1))
-        x, W = inputs[:2]
-        y = winograd_forward(x, W, self.pad, self.m)
-        if len(inputs) == 3:
-            y += inputs[2][:, None, None]
+        k = self.n_weights
+        self.retain_inputs(tuple(range(1 + k)))
+        y = winograd_forward(inputs[0], _concat(inputs[1:1 + k]), self.pad, self.m)
+        if len(inputs) == 2 + k:
+            y += inputs[-1][:, None, None]
         return y,
 
     def backward(self, indexes, grad_outputs):
-        x, W = self.get_retained_inputs()
-        gy, = grad_outputs
-        return WinogradConvolution2DGrad(self.pad, self.m, indexes).apply((x, W, gy))
+        return WinogradConvolution2DGrad(self.pad, self.m, indexes, self.n_weights).apply(
+            self.get_retained_inputs() + tuple(grad_outputs))
 
 
 class WinogradConvolution2DGrad(chainer.FunctionNode):
-    """``(x, W, gy) -> (gx, gW, gb)`` of :class:`WinogradConvolution2D`,
-    restricted to the gradients in ``indexes`` (0: ``x``, 1: ``W``, 2: ``b``).
-    Not differentiable."""
+    """``(x, W_1, ..., W_k, gy) -> (gx, gW_1, ..., gW_k, gb)`` of
+    :class:`WinogradConvolution2D`, restricted to the gradients in ``indexes``
+    (0: ``x``, 1 to ``k``: the ``W_i``, ``k + 1``: ``b``). Not differentiable."""
 
-    def __init__(self, pad, m, indexes):
+    def __init__(self, pad, m, indexes, n_weights=1):
         self.pad = pad
         self.m = m
         self.indexes = tuple(indexes)
+        self.n_weights = n_weights
 
     def forward_cpu(self, inputs):
-        x, W, gy = inputs
+        k = self.n_weights
+        x, Ws, gy = inputs[0], inputs[1:1 + k], inputs[-1]
+        W = _concat(Ws)
         r = W.shape[2]
         grads = {}
         if 0 in self.indexes:
             # the convolution of gy with the flipped, transposed kernels (C, O, r, r)
             grads[0] = winograd_forward(gy, W, tuple(r - 1 - p for p in self.pad), self.m,
                                         flip=True)
-        if 1 in self.indexes:
-            grads[1] = winograd_weight_grad(x, gy, r, self.pad, self.m)
-        if 2 in self.indexes:
-            grads[2] = gy.sum(axis=(0, 2, 3))
+        if any(1 <= i <= k for i in self.indexes):
+            gW = winograd_weight_grad(x, gy, r, self.pad, self.m)
+            ends = numpy.cumsum([len(W_i) for W_i in Ws])[:-1]
+            grads.update(enumerate(numpy.split(gW, ends), 1))
+        if k + 1 in self.indexes:
+            grads[k + 1] = gy.sum(axis=(0, 2, 3))
         return tuple(grads[i] for i in self.indexes)

@@ -96,6 +96,29 @@ def test_gradient_check_in_float64(m):
         dtype=numpy.float64, atol=1e-6, rtol=1e-6)
 
 
+def test_weights_in_blocks_of_output_channels_equal_the_concatenated_weight():
+    """``(x, W_1, W_2, W_3, b)`` (the stacked gate convolutions) is the convolution with
+    ``concat(W_1, W_2, W_3)``: same output, same gradients, split per block."""
+    rng = numpy.random.RandomState(7)
+    x, w, b = _data(rng, 2, 5, 8, 8, 9, 5, numpy.float64)
+    gy = rng.standard_normal((2, 9, 8, 8))
+    whole = _both(x, w, b, (2, 2), 4, gy)[0]
+    inputs = [chainer.Variable(a) for a in (x, w[:2], w[2:6], w[6:], b)]
+    y, = WinogradConvolution2D((2, 2), 4, n_weights=3).apply(inputs)
+    y.grad = gy
+    y.backward()
+    numpy.testing.assert_allclose(y.array, whole[0], rtol=1e-12, atol=1e-12)
+    numpy.testing.assert_allclose(inputs[0].grad, whole[1], rtol=1e-12, atol=1e-12)
+    numpy.testing.assert_allclose(numpy.concatenate([v.grad for v in inputs[1:4]]), whole[2],
+                                  rtol=1e-12, atol=1e-12)
+    assert all(v.grad.flags.c_contiguous for v in inputs[1:4])  # (ChainerMN reduces only these)
+    numpy.testing.assert_allclose(inputs[4].grad, whole[3], rtol=1e-12, atol=1e-12)
+    gradient_check.check_backward(
+        lambda *a: WinogradConvolution2D((2, 2), 4, n_weights=3).apply(a)[0],
+        (x[:, :2, :5, :6], w[:2, :2], w[2:6, :2], w[6:, :2], b), gy[:, :, :5, :6],
+        dtype=numpy.float64, atol=1e-6, rtol=1e-6)
+
+
 @pytest.mark.parametrize('shape, pad, expected', [
     ((8, 4, 5, 5), (2, 2), True), ((8, 4, 3, 3), (1, 1), True), ((8, 4, 3, 3), (0, 0), True),
     ((8, 4, 1, 1), (0, 0), False), ((8, 4, 7, 7), (3, 3), False), ((8, 4, 5, 3), (2, 1), False),
