@@ -6,11 +6,12 @@ of one full training step (forward, ELBO, backward, Adam update) and the peak
 RSS of the process that measured it, for three formulations of the same model:
 
 - ``optimised``: step-invariant gate convolutions hoisted, the project's own
-  CPU functions (convolution without im2col, patch GEMMs, fused LSTM cell);
+  CPU functions (Winograd convolution, linear canvas, fused LSTM cell,
+  in-place Adam :class:`gqn.adam.Adam`);
 - ``plain``: the project's functions, no hoisting;
 - ``stock``: no hoisting and Chainer's stock functions (``F.convolution_2d``
-  on the concatenated inputs, ``F.deconvolution_2d``, ``F.lstm``), i.e.
-  ``gqn.functions.stock_ops``;
+  on the concatenated inputs, ``F.deconvolution_2d``, ``F.lstm``, Chainer's
+  Adam), i.e. ``gqn.functions.stock_ops``;
 
 and the ratios ``optimised / plain`` (hoisting) and ``optimised / stock``.
 Each measurement runs in its own subprocess so the peak RSS figures are separate.
@@ -48,6 +49,7 @@ def measure(config, variant, steps, warmup):
 
     from gqn.functions.stock_ops import stock_ops
 
+    from gqn.adam import Adam
     from gqn.hyperparams import HyperParameters
     from gqn.loss import GQNLoss
     from gqn.model import GQN
@@ -57,7 +59,7 @@ def measure(config, variant, steps, warmup):
     numpy.random.seed(0)
     hoist, stock = VARIANTS[variant]
     loss_fn = GQNLoss(GQN(hp, hoist=hoist))
-    optimizer = chainer.optimizers.Adam()
+    optimizer = chainer.optimizers.Adam() if stock else Adam()
     optimizer.setup(loss_fn)
     B, K, S = spec['batch'], spec['context'], hp.image_size
     rng = numpy.random.RandomState(0)

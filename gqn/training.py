@@ -112,6 +112,7 @@ def build_trainer(config, out, comm=None, quiet=False):
     from chainer.training import extensions
 
     from gqn import shards
+    from gqn.adam import Adam
     from gqn.context_query import ContextQuerySampler
     from gqn.errors import GQNError
     from gqn.evaluator import GQNEvaluator
@@ -155,7 +156,7 @@ def build_trainer(config, out, comm=None, quiet=False):
     loss_fun.to_device(device)
 
     # optimizer
-    optimizer = chainer.optimizers.Adam(alpha=config.lr_start, beta1=0.9, beta2=0.999, eps=1e-8)
+    optimizer = Adam(alpha=config.lr_start, beta1=0.9, beta2=0.999, eps=1e-8)
     if comm is not None:
         import chainermn
         optimizer = chainermn.create_multi_node_optimizer(optimizer, comm)
