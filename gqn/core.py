@@ -16,7 +16,10 @@ import chainer.functions as F
 from chainer import initializers
 
 from gqn.functions import conv_lstm_cell, convolution_2d
+from gqn.functions.concat_convolution_2d import ConcatConvolution2D
+from gqn.functions.convolution_2d import WINOGRAD_TILE, runs_natively
 from gqn.functions.stock_ops import stock_ops_enabled
+from gqn.functions.winograd_convolution_2d import applicable
 
 
 def gate_convolution(x, W, b=None):
@@ -119,6 +122,39 @@ class ConvLSTMCore(chainer.Link):
         a = gate_convolution(F.concat((h, x), axis=1), self.W_variant) + invariant_gates
         c, h = lstm_cell(c, a)
         return h, c
+
+    def shared_step(self, h, c, xs, invariant, cache):
+        """One step whose gate convolution shares the invariant inputs' transform.
+
+        The convolution of ``[h, *xs, invariant]`` by
+        :class:`gqn.functions.concat_convolution_2d.ConcatConvolution2D`: no
+        concatenation, and the Winograd transform of ``invariant`` comes from
+        ``cache`` (computed by the first step that needs it). Same result as
+        :meth:`forward`; NumPy only (see :func:`shares_transforms`).
+
+        Args:
+            xs (tuple of ~chainer.Variable): per-step inputs, ``in_channels`` in all.
+            invariant (~chainer.Variable): ``(B, invariant_channels, S, S)``, the
+                same array at every step.
+            cache (~gqn.functions.concat_convolution_2d.TransformCache): one per
+                forward pass.
+        """
+        k = self.W_variant.shape[2]
+        parts = (h,) + tuple(xs) + (invariant,)
+        a, = ConcatConvolution2D(len(parts), (k // 2, k // 2), WINOGRAD_TILE[k], cache,
+                                 invariant=(len(parts) - 1,)).apply(
+            parts + (self.W_variant, self.W_invariant, self.b))
+        c, h = lstm_cell(c, a)
+        return h, c
+
+
+def shares_transforms(core, invariant):
+    """Whether :meth:`ConvLSTMCore.shared_step` runs for these arrays: NumPy float
+    arrays, a kernel for Winograd's algorithm, outside :func:`gqn.functions.stock_ops`."""
+    k = core.W_invariant.shape[2]
+    return (not stock_ops_enabled() and k in WINOGRAD_TILE
+            and applicable(core.W_invariant.shape, (k // 2, k // 2))
+            and runs_natively(chainer.as_array(invariant), core.W_invariant.array))
 
 
 def invariant_gates(cores, invariant):

@@ -3,8 +3,9 @@ import chainer
 import chainer.functions as F
 from gqn import links
 
-from gqn.core import ConvLSTMCore, invariant_gates
+from gqn.core import ConvLSTMCore, invariant_gates, shares_transforms
 from gqn.functions import gaussian_kl
+from gqn.functions.concat_convolution_2d import TransformCache
 from gqn.functions.stock_ops import stock_ops_enabled
 from gqn.representation import broadcast_viewpoint
 
@@ -50,9 +51,12 @@ class Generator(chainer.Chain):
 
     Args:
         hp (~gqn.hyperparams.HyperParameters): sizes.
-        hoist (bool): compute the gate contribution of the step-invariant
-            inputs once per forward pass (default) instead of convolving the
-            full concatenation at every step. Both give the same result.
+        hoist (bool): do the work on the step-invariant inputs once per
+            forward pass (default) instead of convolving the full
+            concatenation at every step: on NumPy their Winograd transform is
+            shared by the steps (:meth:`ConvLSTMCore.shared_step`), elsewhere
+            their gate contribution is one stacked convolution
+            (:func:`gqn.core.invariant_gates`). All give the same result.
     """
 
     def __init__(self, hp, hoist=True):
@@ -77,14 +81,18 @@ class Generator(chainer.Chain):
         return cores[0 if self.hp.shared_core else l]
 
     def _steppers(self, cores, invariant):
-        """One function ``(h, c, x) -> (h, c)`` per step."""
+        """One function ``(h, c, xs) -> (h, c)`` per step (``xs``: the per-step inputs)."""
         L_ = self.hp.generation_steps
         if not self.hoist:
-            return [lambda h, c, x, core=self._core(cores, l): core(h, c, x, invariant)
-                    for l in range(L_)]
+            return [lambda h, c, xs, core=self._core(cores, l):
+                    core(h, c, F.concat(xs, axis=1), invariant) for l in range(L_)]
+        if shares_transforms(cores[0], invariant):
+            cache = TransformCache()
+            return [lambda h, c, xs, core=self._core(cores, l):
+                    core.shared_step(h, c, xs, invariant, cache) for l in range(L_)]
         gates = invariant_gates(cores, invariant)
-        return [lambda h, c, x, core=self._core(cores, l), g=gates[0 if len(gates) == 1 else l]:
-                core.step(h, c, x, g) for l in range(L_)]
+        return [lambda h, c, xs, core=self._core(cores, l), g=gates[0 if len(gates) == 1 else l]:
+                core.step(h, c, F.concat(xs, axis=1), g) for l in range(L_)]
 
     def forward(self, v_q, r, x_q=None):
         """Run the ``L`` steps.
@@ -119,12 +127,12 @@ class Generator(chainer.Chain):
             if x_q is None:
                 z = sample_gaussian(mu_p, lv_p)
             else:
-                h_e, c_e = inference[l](h_e, c_e, F.concat((h_g, read(u)), axis=1))
+                h_e, c_e = inference[l](h_e, c_e, (h_g, read(u)))
                 mu_q, lv_q = self.posterior(h_e)
                 z = sample_gaussian(mu_q, lv_q)
                 kl_l = F.sum(gaussian_kl(mu_q, lv_q, mu_p, lv_p), axis=(1, 2, 3))
                 kl = kl_l if kl is None else kl + kl_l
-            h_g, c_g = generation[l](h_g, c_g, z)
+            h_g, c_g = generation[l](h_g, c_g, (z,))
             u = write(u, h_g)
         return self.observation(image(u)), kl
 

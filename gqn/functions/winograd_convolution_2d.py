@@ -93,8 +93,9 @@ def _tiles(size_out, m):
     return -(-size_out[0] // m), -(-size_out[1] // m)
 
 
-def _input_transform(x, m, r, pad, size_out, c_slice=slice(None)):
-    """``(a^2, N, C)``: ``B^T d B`` of every input tile of ``x[:, c_slice]``.
+def _input_transform(x, m, r, pad, size_out, c_slice=slice(None), name='w_input'):
+    """``(a^2, N, C)``: ``B^T d B`` of every input tile of ``x[:, c_slice]``, in the
+    scratch buffer ``name``.
 
     ``N = th * tw * B`` tiles in ``(ti, tj, b)`` order; tile ``(ti, tj)``
     starts at row ``ti * m - pad[0]`` and column ``tj * m - pad[1]`` of
@@ -122,7 +123,7 @@ def _input_transform(x, m, r, pad, size_out, c_slice=slice(None)):
     numpy.matmul(B_T, as_strided(padded, (th, a, rows.shape[2]), (m * row, row, item),
                                  writeable=False), out=rows)
     row = rows.strides[1]
-    V = _scratch('w_input', (a, a, th, tw, BC), x.dtype)
+    V = _scratch(name, (a, a, th, tw, BC), x.dtype)
     numpy.matmul(B_T, as_strided(rows, (th, a, tw, a, BC),
                                  (a * row, row, m * BC * item, BC * item, item),
                                  writeable=False),
