@@ -93,15 +93,13 @@ class ConcatConvolution2D(chainer.FunctionNode):
         for batch in _w._chunks(B, O, per_image):
             n = len(range(B)[batch]) * numpy.prod(_w._tiles(size_out, m))
             M = _scratch('w_products', (a2, n, O), y.dtype)
-            P = _scratch('w_point_product', (n, O), y.dtype)
             for i, (x, W, c) in enumerate(layout):
                 V = self._transform(i, x, r, size_out, batch, 'w_input')
                 K = _w._filter_transform(W, m, False, slice(None), c)
-                if i == 0:
+                if i:
+                    _w.matmul_accumulate(V, K, M)
+                else:
                     numpy.matmul(V, K, out=M)
-                else:  # accumulate point by point: the product stays in cache
-                    for p in range(a2):
-                        M[p] += numpy.matmul(V[p], K[p], out=P)
             _w._output_transform(M, m, r, len(range(B)[batch]), size_out, y[batch])
         if len(inputs) > self.n_parts + len(Ws):
             y += inputs[-1][:, None, None]

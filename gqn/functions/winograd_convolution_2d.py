@@ -191,6 +191,20 @@ def _filter_transform(W, m, flip, o, c):
     return U if flip else U.transpose(0, 2, 1)
 
 
+def matmul_accumulate(V, K, M):
+    """``M[p] += V[p] @ K[p]`` for every point ``p``, one point at a time so that each
+    product is added while it is still in cache. (SciPy's BLAS GEMM with ``beta = 1``
+    would add in place, but its OpenBLAS thread pool then competes with NumPy's for
+    the cores: measured slower over a training step.)
+
+    Args:
+        V: ``(a^2, N, C)``; K: ``(a^2, C, O)``; M: ``(a^2, N, O)``.
+    """
+    P = _scratch('w_point_product', M.shape[1:], M.dtype)
+    for p in range(len(M)):
+        M[p] += numpy.matmul(V[p], K[p], out=P)
+
+
 def _block(channels, per_channel_bytes):
     """Channels per block so that a block stays within :data:`BLOCK_BYTES`."""
     return max(1, min(channels, BLOCK_BYTES // max(1, per_channel_bytes)))
@@ -242,14 +256,14 @@ def _forward_chunk(x, W, pad, m, flip, y):
             numpy.matmul(V, _filter_transform(W, m, flip, slice(o, o_end), slice(None)),
                          out=M)
         else:  # C too wide for one block: accumulate over blocks of input channels
-            P = _scratch('w_block_products', M.shape, x.dtype)
             for c in range(0, C, step_c):
                 c_slice = slice(c, c + step_c)
                 V_c = _input_transform(x, m, r, pad, size_out, c_slice)
-                numpy.matmul(V_c, _filter_transform(W, m, flip, slice(o, o_end), c_slice),
-                             out=M if c == 0 else P)
+                K = _filter_transform(W, m, flip, slice(o, o_end), c_slice)
                 if c:
-                    M += P
+                    matmul_accumulate(V_c, K, M)
+                else:
+                    numpy.matmul(V_c, K, out=M)
         _output_transform(M, m, r, B, size_out, y[:, o:o_end])
 
 
