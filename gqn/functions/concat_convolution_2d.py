@@ -49,18 +49,21 @@ class ConcatConvolution2D(chainer.FunctionNode):
     ``(O, D_j, r, r)`` along input channels; each ``W_j`` spans whole parts
     (``D_j`` is a sum of consecutive ``C_i``). Stride 1, zero padding ``pad``,
     Winograd's ``F(m x m, r x r)``; NumPy arrays. The transforms of the parts
-    listed in ``invariant`` come from ``cache``.
+    listed in ``invariant`` come from ``cache``; the other parts are transformed
+    together, one group per kernel block, so each group is one GEMM.
     """
 
     def __init__(self, n_parts, pad, m, cache=None, invariant=()):
         self.n_parts = n_parts
         self.pad = tuple(pad)
         self.m = m
-        self.cache = cache
+        self.cache = cache if invariant else None
         self.invariant = frozenset(invariant)
 
-    def _layout(self, inputs):
-        """For each part: ``(x_i, W_j, channel slice of W_j)``."""
+    def _groups(self, inputs):
+        """The kernel blocks and, per group of parts: ``(parts, first part index, W_j
+        index, channel slice of W_j)``. A group is an invariant part, or the other
+        parts of one kernel block."""
         xs = inputs[:self.n_parts]
         Ws = [a for a in inputs[self.n_parts:] if a.ndim == 4]
         x_ends = _offsets([x.shape[1] for x in xs])
@@ -68,39 +71,45 @@ class ConcatConvolution2D(chainer.FunctionNode):
         if not set(w_ends) <= set(x_ends) or x_ends[-1] != w_ends[-1]:
             raise ValueError('each kernel block must span whole input parts: parts %s, '
                              'kernel blocks %s' % (x_ends, w_ends))
-        layout = []
+        groups = []
         for i, x in enumerate(xs):
-            j = numpy.searchsorted(w_ends, x_ends[i], side='right') - 1
+            j = int(numpy.searchsorted(w_ends, x_ends[i], side='right')) - 1
             start = x_ends[i] - w_ends[j]
-            layout.append((x, Ws[j], slice(start, start + x.shape[1])))
-        return layout, Ws
+            g = groups[-1] if groups else None
+            if (i in self.invariant or g is None or g[1] in self.invariant or g[2] != j):
+                groups.append(([x], i, j, slice(start, start + x.shape[1])))
+            else:
+                g[0].append(x)
+                groups[-1] = (g[0], g[1], j, slice(g[3].start, start + x.shape[1]))
+        return Ws, groups
 
-    def _transform(self, i, x, r, size_out, batch, name):
+    def _transform(self, group, r, size_out, batch):
+        parts, i = group[:2]
         if i in self.invariant and self.cache is not None:
-            return self.cache.get(x, self.m, r, self.pad, size_out, batch)
-        return _w._input_transform(x[batch], self.m, r, self.pad, size_out, name=name)
+            return self.cache.get(parts[0], self.m, r, self.pad, size_out, batch)
+        return _w._input_transform([x[batch] for x in parts], self.m, r, self.pad, size_out)
 
     def forward_cpu(self, inputs):
         self.retain_inputs(tuple(range(len(inputs) - (inputs[-1].ndim == 1))))
-        layout, Ws = self._layout(inputs)
+        Ws, groups = self._groups(inputs)
         m, pad = self.m, self.pad
         B, _, H, W_in = inputs[0].shape
         O, r = Ws[0].shape[0], Ws[0].shape[2]
         size_out = (H + 2 * pad[0] - r + 1, W_in + 2 * pad[1] - r + 1)
         a2 = (m + r - 1) ** 2
+        tiles = int(numpy.prod(_w._tiles(size_out, m)))
         y = numpy.empty((B, O) + size_out, inputs[0].dtype)
-        per_image = a2 * numpy.prod(_w._tiles(size_out, m)) * y.itemsize
-        for batch in _w._chunks(B, O, per_image):
-            n = len(range(B)[batch]) * numpy.prod(_w._tiles(size_out, m))
-            M = _scratch('w_products', (a2, n, O), y.dtype)
-            for i, (x, W, c) in enumerate(layout):
-                V = self._transform(i, x, r, size_out, batch, 'w_input')
-                K = _w._filter_transform(W, m, False, slice(None), c)
-                if i:
+        for batch in _w._chunks(B, O, a2 * tiles * y.itemsize):
+            B_c = len(range(B)[batch])
+            M = _scratch('w_products', (a2, B_c * tiles, O), y.dtype)
+            for k, group in enumerate(groups):
+                V = self._transform(group, r, size_out, batch)
+                K = _w._filter_transform(Ws[group[2]], m, False, slice(None), group[3])
+                if k:
                     _w.matmul_accumulate(V, K, M)
                 else:
                     numpy.matmul(V, K, out=M)
-            _w._output_transform(M, m, r, len(range(B)[batch]), size_out, y[batch])
+            _w._output_transform(M, m, r, B_c, size_out, y[batch])
         if len(inputs) > self.n_parts + len(Ws):
             y += inputs[-1][:, None, None]
         return y,
@@ -112,7 +121,8 @@ class ConcatConvolution2D(chainer.FunctionNode):
 
 class ConcatConvolution2DGrad(chainer.FunctionNode):
     """The gradients ``indexes`` of a :class:`ConcatConvolution2D` given its retained
-    inputs and ``gy``. Not differentiable."""
+    inputs and ``gy``. Not differentiable. The input gradients of a group's parts
+    are channel slices of one array."""
 
     def __init__(self, conv, indexes):
         self.conv = conv
@@ -121,45 +131,50 @@ class ConcatConvolution2DGrad(chainer.FunctionNode):
     def forward_cpu(self, inputs):
         conv = self.conv
         gy = inputs[-1]
-        layout, Ws = conv._layout(inputs[:-1])
+        Ws, groups = conv._groups(inputs[:-1])
         n_in = conv.n_parts + len(Ws)
         m, pad = conv.m, conv.pad
         B, O = gy.shape[:2]
         r = Ws[0].shape[2]
-        size_out = gy.shape[2:]
+        size_in, size_out = inputs[0].shape[2:], gy.shape[2:]
         a2 = (m + r - 1) ** 2
         flipped = tuple(r - 1 - p for p in pad)
-        gxs = {i: numpy.empty_like(x) for i, (x, _, _) in enumerate(layout) if i in self.indexes}
+        grads = {}
+        gx_groups = [(g, numpy.empty((B, g[3].stop - g[3].start) + size_in, gy.dtype))
+                     for g in groups if any(g[1] + n in self.indexes for n in range(len(g[0])))]
         gWs = {j: numpy.empty_like(W) for j, W in enumerate(Ws)
                if conv.n_parts + j in self.indexes}
         filt = _w._transforms_2d(m, r, gy.dtype.type)[1]
-        per_image = a2 * numpy.prod(_w._tiles(size_out, m)) * gy.itemsize
+        per_image = a2 * int(numpy.prod(_w._tiles(size_out, m))) * gy.itemsize
         for k, batch in enumerate(_w._chunks(B, O, per_image)):
             B_c = len(range(B)[batch])
-            if gxs:  # the input gradient: gy convolved with the flipped kernels
-                Vg = _w._input_transform(gy[batch], m, r, flipped, inputs[0].shape[2:],
+            if gx_groups:  # the input gradient: gy convolved with the flipped kernels
+                Vg = _w._input_transform(gy[batch], m, r, flipped, size_in,
                                          name='w_grad_input')
-                for i, (x, W, c) in enumerate(layout):
-                    if i in gxs:
-                        K = _w._filter_transform(W, m, True, c, slice(None))
-                        M = _scratch('w_products', (a2, Vg.shape[1], K.shape[2]), gy.dtype)
-                        numpy.matmul(Vg, K, out=M)
-                        _w._output_transform(M, m, r, B_c, x.shape[2:], gxs[i][batch])
+                for group, gx in gx_groups:
+                    K = _w._filter_transform(Ws[group[2]], m, True, group[3], slice(None))
+                    M = _scratch('w_products', (a2, Vg.shape[1], K.shape[2]), gy.dtype)
+                    numpy.matmul(Vg, K, out=M)
+                    _w._output_transform(M, m, r, B_c, size_in, gx[batch])
             if gWs:
                 dM = _w._output_adjoint(gy[batch], m, r)  # (a^2, N, O)
-                for i, (x, W, c) in enumerate(layout):
-                    j = next(j for j, W_j in enumerate(Ws) if W_j is W)
+                for group in groups:
+                    j = group[2]
                     if j not in gWs:
                         continue
-                    V = conv._transform(i, x, r, size_out, batch, 'w_input')
+                    V = conv._transform(group, r, size_out, batch)
                     dU = _scratch('w_grad_filters', (a2, O, V.shape[2]), gy.dtype)
                     numpy.matmul(dM.transpose(0, 2, 1), V, out=dU)
                     g = numpy.matmul(dU.reshape(a2, -1).T, filt).reshape(O, -1, r, r)
                     if k:
-                        gWs[j][:, c] += g
+                        gWs[j][:, group[3]] += g
                     else:
-                        gWs[j][:, c] = g
-        grads = dict(gxs)
+                        gWs[j][:, group[3]] = g
+        for group, gx in gx_groups:
+            c = 0
+            for n, x in enumerate(group[0]):
+                grads[group[1] + n] = gx[:, c:c + x.shape[1]]
+                c += x.shape[1]
         grads.update((conv.n_parts + j, g) for j, g in gWs.items())
         if n_in in self.indexes:
             grads[n_in] = gy.sum(axis=(0, 2, 3))

@@ -95,7 +95,8 @@ def _tiles(size_out, m):
 
 def _input_transform(x, m, r, pad, size_out, c_slice=slice(None), name='w_input'):
     """``(a^2, N, C)``: ``B^T d B`` of every input tile of ``x[:, c_slice]``, in the
-    scratch buffer ``name``.
+    scratch buffer ``name``. ``x`` may also be a list of arrays, transformed as their
+    concatenation along channels (then ``c_slice`` must be the whole).
 
     ``N = th * tw * B`` tiles in ``(ti, tj, b)`` order; tile ``(ti, tj)``
     starts at row ``ti * m - pad[0]`` and column ``tj * m - pad[1]`` of
@@ -104,8 +105,10 @@ def _input_transform(x, m, r, pad, size_out, c_slice=slice(None), name='w_input'
     (rows, columns, batch, channels): the tiles overlap, so each pass reads
     them through strided views instead of gathering copies of them.
     """
-    x = x[:, c_slice]
-    B, C, H, W = x.shape
+    parts = [p[:, c_slice] for p in x] if isinstance(x, (list, tuple)) else [x[:, c_slice]]
+    x = parts[0]
+    B, _, H, W = x.shape
+    C = sum(p.shape[1] for p in parts)
     a = m + r - 1
     th, tw = _tiles(size_out, m)
     BC = B * C
@@ -116,8 +119,12 @@ def _input_transform(x, m, r, pad, size_out, c_slice=slice(None), name='w_input'
     padded[pad[0] + H:] = 0
     padded[:, :pad[1]] = 0
     padded[:, pad[1] + W:] = 0
-    for b in range(B):  # (one (C, H W) transpose per image beats one 4-D transpose)
-        padded[pad[0]:pad[0] + H, pad[1]:pad[1] + W, b] = x[b].transpose(1, 2, 0)
+    c = 0
+    for part in parts:
+        for b in range(B):  # (one (C, H W) transpose per image beats one 4-D transpose)
+            padded[pad[0]:pad[0] + H, pad[1]:pad[1] + W, b, c:c + part.shape[1]] = \
+                part[b].transpose(1, 2, 0)
+        c += part.shape[1]
     row, item = padded.strides[0], x.itemsize
     rows = _scratch('w_rows', (th, a, padded.shape[1] * BC), x.dtype)
     numpy.matmul(B_T, as_strided(padded, (th, a, rows.shape[2]), (m * row, row, item),
