@@ -2,10 +2,10 @@
 
 Drop-in subclasses of ``chainer.links.Convolution2D`` and
 ``Deconvolution2D`` (same parameters, same names, same initialisation, so
-snapshots are interchangeable): stride-1 convolutions go through
-:func:`gqn.functions.convolution_2d` (no im2col on the CPU, cuDNN on CUDA),
-``stride == ksize`` ones without padding through the patch GEMMs of
-:mod:`gqn.functions.patch_convolution`; anything else, and everything inside
+snapshots are interchangeable): ``stride == ksize`` convolutions without
+padding (1x1 ones among them) through the patch GEMMs of
+:mod:`gqn.functions.patch_convolution`, the other stride-1 ones through
+:func:`gqn.functions.convolution_2d` (no im2col on the CPU, cuDNN on CUDA); anything else, and everything inside
 :func:`gqn.functions.stock_ops`, through Chainer's own functions.
 """
 import chainer.functions as F
@@ -28,10 +28,10 @@ class Convolution2D(L.Convolution2D):
             self._initialize_params(x.shape[1])
         k, stride, pad = self.W.shape[2:], _pair(self.stride), _pair(self.pad)
         if not stock_ops_enabled():
+            if stride == tuple(k) and pad == (0, 0) and k[0] == k[1]:  # (and 1x1 kernels)
+                return patch_convolution(x, self.W, self.b)
             if stride == (1, 1):
                 return convolution_2d(x, self.W, self.b, pad=pad)
-            if stride == tuple(k) and pad == (0, 0) and k[0] == k[1]:
-                return patch_convolution(x, self.W, self.b)
         return F.convolution_2d(x, self.W, self.b, self.stride, self.pad)
 
 

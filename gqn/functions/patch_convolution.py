@@ -1,4 +1,4 @@
-"""Convolutions whose stride equals their kernel size, as one matrix product.
+"""Convolutions whose stride equals their kernel size (1x1 ones too), as matrix products.
 
 With ``stride == ksize`` and no padding the kernel windows tile the image
 without overlap: a convolution is a reshape of each ``k x k`` patch into a
@@ -69,6 +69,8 @@ def _patches(x, k):
     """``(B, C k k, h w)``: the ``k x k`` patches of ``x (B, C, h k, w k)``, channel-major
     (a scratch buffer)."""
     B, C, H, W = x.shape
+    if k == 1:
+        return x.reshape(B, C, H * W)
     h, w = H // k, W // k
     P = _scratch('patches', (B, C, k, k, h, w), x.dtype)
     P[...] = x.reshape(B, C, h, k, w, k).transpose(0, 1, 3, 5, 2, 4)
@@ -109,12 +111,15 @@ class PatchConvolution2DGrad(chainer.FunctionNode):
         grads = {}
         if 0 in self.indexes:
             gP = numpy.matmul(W.reshape(O, -1).T, gy)  # (B, C k k, h w)
-            gP = gP.reshape(B, C, k, k, H // k, W_ // k)
-            gx = numpy.empty_like(x)
-            for i in range(k):  # (k^2 strided copies beat one 6-D transposing copy)
-                for j in range(k):
-                    gx[:, :, i::k, j::k] = gP[:, :, i, j]
-            grads[0] = gx
+            if k == 1:
+                grads[0] = gP.reshape(x.shape)
+            else:
+                gP = gP.reshape(B, C, k, k, H // k, W_ // k)
+                gx = numpy.empty_like(x)
+                for i in range(k):  # (k^2 strided copies beat one 6-D transposing copy)
+                    for j in range(k):
+                        gx[:, :, i::k, j::k] = gP[:, :, i, j]
+                grads[0] = gx
         if 1 in self.indexes:
             P = _patches(x, k)
             gW = numpy.zeros((O, P.shape[1]), x.dtype)

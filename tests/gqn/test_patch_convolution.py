@@ -9,7 +9,7 @@ from gqn.functions.stock_ops import stock_ops
 from gqn.links import Convolution2D, Deconvolution2D
 
 
-@pytest.mark.parametrize('k,bias', [(2, True), (4, False), (4, True)])
+@pytest.mark.parametrize('k,bias', [(1, True), (2, True), (4, False), (4, True)])
 def test_patch_convolution_equals_strided_convolution(k, bias):
     rng = np.random.RandomState(k)
     x = rng.randn(3, 5, 4 * k, 2 * k)
