@@ -5,8 +5,16 @@ import chainer
 import numpy
 
 
-def _sigmoid(x):
-    return numpy.tanh(x * 0.5) * 0.5 + 0.5
+def _activations(a, hc):
+    """NumPy: the gate activations ``sigmoid(i, f, o), tanh(g)`` of ``a``, as four views
+    of one new array (``sigmoid(x) = tanh(x / 2) / 2 + 1 / 2``, in place)."""
+    act = numpy.multiply(a, 0.5)
+    act[:, 3 * hc:] = a[:, 3 * hc:]
+    numpy.tanh(act, out=act)
+    sig = act[:, :3 * hc]
+    sig *= 0.5
+    sig += 0.5
+    return tuple(act[:, k * hc:(k + 1) * hc] for k in range(4))
 
 
 # CUDA: the four gate activations of element i, shared by both kernels.
@@ -71,15 +79,15 @@ class ConvLSTMCell(chainer.FunctionNode):
             a_type.shape[0] == c_type.shape[0],
             a_type.shape[1] == 4 * c_type.shape[1])
 
-    def _split(self, a, hc):
-        return a[:, :hc], a[:, hc:2 * hc], a[:, 2 * hc:3 * hc], a[:, 3 * hc:]
-
     def forward_cpu(self, inputs):
         c_prev, a = inputs
         self.retain_inputs((0, 1))
-        ai, af, ao, ag = self._split(a, c_prev.shape[1])
-        c = _sigmoid(af) * c_prev + _sigmoid(ai) * numpy.tanh(ag)
-        h = _sigmoid(ao) * numpy.tanh(c)
+        i, f, o, g = _activations(a, c_prev.shape[1])
+        c = numpy.multiply(f, c_prev)
+        g *= i
+        c += g
+        h = numpy.tanh(c)
+        h *= o
         self.retain_outputs((0,))
         return c, h
 
@@ -103,15 +111,29 @@ def _backward_arrays(c_prev, a, c, gc, gh):
     xp = chainer.backend.get_array_module(a)
     gc = xp.zeros_like(c) if gc is None else gc.array
     gh = xp.zeros_like(c) if gh is None else gh.array
-    if xp is numpy:
+    if xp is numpy:  # in place: two gate-sized and two state-sized arrays
         hc = c_prev.shape[1]
-        i, f, o = (_sigmoid(a[:, k * hc:(k + 1) * hc]) for k in range(3))
-        g = numpy.tanh(a[:, 3 * hc:])
+        i, f, o, g = _activations(a, hc)
         tc = numpy.tanh(c)
-        gct = gc + gh * o * (1 - tc * tc)
-        ga = numpy.concatenate([gct * g * i * (1 - i), gct * c_prev * f * (1 - f),
-                                gh * tc * o * (1 - o), gct * i * (1 - g * g)], axis=1)
-        return ga, gct * f
+        gct = numpy.multiply(tc, tc)  # gct = gc + gh o (1 - tanh(c)^2)
+        numpy.subtract(1, gct, out=gct)
+        gct *= o
+        gct *= gh
+        gct += gc
+        ga = numpy.empty_like(a)
+        ga_i, ga_f, ga_o, ga_g = (ga[:, k * hc:(k + 1) * hc] for k in range(4))
+        for out, gate, factors in ((ga_i, i, (g, gct)), (ga_f, f, (c_prev, gct)),
+                                   (ga_o, o, (tc, gh))):  # d sigmoid = s (1 - s)
+            numpy.subtract(1, gate, out=out)
+            out *= gate
+            for factor in factors:
+                out *= factor
+        numpy.multiply(g, g, out=ga_g)  # d tanh = 1 - t^2
+        numpy.subtract(1, ga_g, out=ga_g)
+        ga_g *= i
+        ga_g *= gct
+        gct *= f
+        return ga, gct
     ga = xp.empty_like(a)
     gc_prev = xp.empty_like(c_prev)
     _backward_kernel()(a, c_prev, c, gc, gh, c_prev.shape[1], c_prev[0, 0].size, ga, gc_prev)
