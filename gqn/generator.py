@@ -53,10 +53,12 @@ class Generator(chainer.Chain):
         hp (~gqn.hyperparams.HyperParameters): sizes.
         hoist (bool): do the work on the step-invariant inputs once per
             forward pass (default) instead of convolving the full
-            concatenation at every step: on NumPy their Winograd transform is
-            shared by the steps (:meth:`ConvLSTMCore.shared_step`), elsewhere
-            their gate contribution is one stacked convolution
-            (:func:`gqn.core.invariant_gates`). All give the same result.
+            concatenation at every step: with unshared cores on NumPy their
+            Winograd transform is shared by the steps
+            (:meth:`ConvLSTMCore.shared_step`); otherwise their gate
+            contribution is one convolution, stacked over the cores
+            (:func:`gqn.core.invariant_gates`; a shared core computes it once
+            for all steps). All give the same result.
     """
 
     def __init__(self, hp, hoist=True):
@@ -86,7 +88,7 @@ class Generator(chainer.Chain):
         if not self.hoist:
             return [lambda h, c, xs, core=self._core(cores, l):
                     core(h, c, F.concat(xs, axis=1), invariant) for l in range(L_)]
-        if shares_transforms(cores[0], invariant):
+        if len(cores) > 1 and shares_transforms(cores[0], invariant):
             cache = TransformCache()
             return [lambda h, c, xs, core=self._core(cores, l):
                     core.shared_step(h, c, xs, invariant, cache) for l in range(L_)]
