@@ -4,9 +4,10 @@ A ConvLSTM core's gates are the convolution of ``[h, x, invariant]``, the
 concatenation of its state, its per-step inputs and inputs that are the same
 at all ``L`` steps. :class:`ConcatConvolution2D` takes the parts and the
 kernel's matching blocks of input channels apart and sums their products in
-the Winograd domain, before the one output transform: no concatenated copy of
-the inputs (nor split of their gradients), and the transform of a part marked
-invariant is computed once and shared by every step through a
+the Winograd domain, before the one output transform. The per-step parts are
+copied straight into the transform's buffer (no concatenated copy of them;
+their gradients are channel slices of one array), and the transform of a part
+marked invariant is computed once and shared by every step through a
 :class:`TransformCache`. In the backward pass the output gradient is
 transformed once for the gradients of all parts and kernels. With the
 invariant transform shared, the ``L`` steps do the FLOPs of the hoisted
@@ -23,7 +24,8 @@ from gqn.functions.workspace import scratch as _scratch
 
 class TransformCache:
     """Input transforms of step-invariant parts, shared by the convolutions of one
-    forward pass (and kept for their backward pass). Drop it with the graph."""
+    forward pass (and kept for their backward pass). Drop it with the graph; the
+    arrays must not change while it lives (entries are found by identity)."""
 
     def __init__(self):
         self._transforms = {}
