@@ -9,7 +9,12 @@ be computed once per forward pass (:func:`invariant_gates`) and added at each
 step (:meth:`ConvLSTMCore.step`), instead of convolving the concatenation
 ``L`` times (:meth:`ConvLSTMCore.forward`). With unshared cores the ``L``
 weight slices are stacked into one convolution with ``L`` times the output
-channels; with a shared core the one result serves every step.
+channels; with a shared core the one result serves every step. With unshared
+cores on NumPy, :meth:`ConvLSTMCore.shared_step` instead convolves the parts
+of each step's concatenation apart and sums them in the Winograd domain, with
+the invariant inputs' transform computed once and shared by the steps
+(:mod:`gqn.functions.concat_convolution_2d`): the same FLOPs, less transform
+work and no stacked output to split.
 """
 import chainer
 import chainer.functions as F
