@@ -146,7 +146,6 @@ class ConcatConvolution2DGrad(chainer.FunctionNode):
                      for g in groups if any(g[1] + n in self.indexes for n in range(len(g[0])))]
         gWs = {j: numpy.empty_like(W) for j, W in enumerate(Ws)
                if conv.n_parts + j in self.indexes}
-        filt = _w._transforms_2d(m, r, gy.dtype.type)[1]
         per_image = a2 * int(numpy.prod(_w._tiles(size_out, m))) * gy.itemsize
         for k, batch in enumerate(_w._chunks(B, O, per_image)):
             B_c = len(range(B)[batch])
@@ -164,10 +163,8 @@ class ConcatConvolution2DGrad(chainer.FunctionNode):
                     j = group[2]
                     if j not in gWs:
                         continue
-                    V = conv._transform(group, r, size_out, batch)
-                    dU = _scratch('w_grad_filters', (a2, O, V.shape[2]), gy.dtype)
-                    numpy.matmul(dM.transpose(0, 2, 1), V, out=dU)
-                    g = numpy.matmul(dU.reshape(a2, -1).T, filt).reshape(O, -1, r, r)
+                    g = _w.kernel_gradient(dM, conv._transform(group, r, size_out, batch),
+                                           m, r)
                     if k:
                         gWs[j][:, group[3]] += g
                     else:

@@ -9,10 +9,10 @@ product becomes, for each of the ``a^2`` transform points, one matrix product
 two passes of batched ``a x a`` GEMMs that read the overlapping tiles through
 strided views of a pixel-major copy of the input (no tile is copied); the
 kernel and output transforms are dense 2-D matrices applied as one GEMM each,
-the output's with each tile's ``m x m`` block contiguous. For the GQN's 5x5 gate convolution ``F(4 x 4,
-5 x 5)`` does ``64 / 16 = 4`` multiplications per output instead of 25
-(``F(2 x 2, 5 x 5)``: 9), in all three passes (output, input gradient, weight
-gradient). On the paper's gate convolution (batch 36, 16x16, 401 or 650 -> 512
+the output's with each tile's ``m x m`` block contiguous. For the GQN's 5x5
+gate convolution ``F(4 x 4, 5 x 5)`` does ``64 / 16 = 4`` multiplications per
+output instead of 25 (``F(2 x 2, 5 x 5)``: 9), in all three passes (output,
+input gradient, weight gradient). On the paper's gate convolution (batch 36, 16x16, 401 or 650 -> 512
 channels) that is 2-3x faster than the direct shifted-GEMM convolution of
 :mod:`gqn.functions.convolution_2d` (``bench/conv.py``).
 
@@ -285,11 +285,20 @@ def winograd_weight_grad(x, gy, r, pad, m):
     return gW
 
 
+def kernel_gradient(dM, V, m, r):
+    """``(O, C, r, r)``: the kernel gradient from the output adjoint ``dM (a^2, N, O)``
+    and the input transform ``V (a^2, N, C)`` of the same tiles (a scratch buffer)."""
+    dU = _scratch('w_grad_filters', (len(dM), dM.shape[2], V.shape[2]), V.dtype)
+    numpy.matmul(dM.transpose(0, 2, 1), V, out=dU)
+    g = numpy.matmul(dU.reshape(len(dU), -1).T, _transforms_2d(m, r, V.dtype.type)[1],
+                     out=_scratch('w_grad_kernels', (dU[0].size, r * r), V.dtype))
+    return g.reshape(dU.shape[1:] + (r, r))
+
+
 def _weight_grad_chunk(x, gy, r, pad, m, gW, accumulate):
     B, C = x.shape[:2]
     O = gy.shape[1]
-    filt = _transforms_2d(m, r, x.dtype.type)[1]
-    a2 = len(filt)
+    a2 = (m + r - 1) ** 2
     th, tw = _tiles(gy.shape[2:], m)
     step_c = _block(C, a2 * B * th * tw * x.itemsize)
     step_o = _block(O, a2 * B * th * tw * x.itemsize)
@@ -301,11 +310,7 @@ def _weight_grad_chunk(x, gy, r, pad, m, gW, accumulate):
             o_end = min(O, o + step_o)
             if step_o < O:
                 dM = _output_adjoint(gy[:, o:o_end], m, r)  # (a^2, N, O_block)
-            dU = _scratch('w_grad_filters', (a2, o_end - o, c_end - c), x.dtype)
-            numpy.matmul(dM.transpose(0, 2, 1), V, out=dU)
-            g = numpy.matmul(dU.reshape(a2, -1).T, filt,
-                             out=_scratch('w_grad_kernels', (dU[0].size, r * r), x.dtype))
-            g = g.reshape(o_end - o, c_end - c, r, r)
+            g = kernel_gradient(dM, V, m, r)
             if accumulate:
                 gW[o:o_end, c:c_end] += g
             else:
