@@ -17,6 +17,7 @@ import chainer
 import chainer.functions as F
 import numpy
 
+from gqn.functions.convolution_2d import runs_natively
 from gqn.functions.workspace import scratch as _scratch
 
 
@@ -31,7 +32,7 @@ def patch_convolution(x, W, b=None):
     Returns:
         ~chainer.Variable: ``(B, C_out, H / k, W / k)``.
     """
-    if all(isinstance(chainer.as_array(a), numpy.ndarray) for a in (x, W, b) if a is not None):
+    if runs_natively(*(chainer.as_array(a) for a in (x, W, b) if a is not None)):
         y, = PatchConvolution2D().apply((x, W) if b is None else (x, W, b))
         return y
     B, C, H, W_ = x.shape
