@@ -15,6 +15,8 @@ formulation (:func:`gqn.core.invariant_gates`) without its stacked
 ``L x 4 h``-channel convolution: a core's gradient is transformed once instead
 of twice, and no stacked output is split or concatenated.
 """
+import collections
+
 import chainer
 import numpy
 
@@ -40,6 +42,11 @@ class TransformCache:
         return entry[1]
 
 
+#: Parts of the input convolved together: ``parts`` (arrays), the index of the first
+#: part, the index ``w`` of their kernel block and their ``channels`` (a slice) in it.
+_Group = collections.namedtuple('_Group', 'parts first w channels')
+
+
 def _offsets(sizes):
     return numpy.concatenate(([0], numpy.cumsum(sizes))).tolist()
 
@@ -63,9 +70,8 @@ class ConcatConvolution2D(chainer.FunctionNode):
         self.invariant = frozenset(invariant)
 
     def _groups(self, inputs):
-        """The kernel blocks and, per group of parts: ``(parts, first part index, W_j
-        index, channel slice of W_j)``. A group is an invariant part, or the other
-        parts of one kernel block."""
+        """The kernel blocks and the :class:`_Group` s of parts: an invariant part, or
+        the other consecutive parts of one kernel block."""
         xs = inputs[:self.n_parts]
         Ws = [a for a in inputs[self.n_parts:] if a.ndim == 4]
         x_ends = _offsets([x.shape[1] for x in xs])
@@ -78,18 +84,18 @@ class ConcatConvolution2D(chainer.FunctionNode):
             j = int(numpy.searchsorted(w_ends, x_ends[i], side='right')) - 1
             start = x_ends[i] - w_ends[j]
             g = groups[-1] if groups else None
-            if (i in self.invariant or g is None or g[1] in self.invariant or g[2] != j):
-                groups.append(([x], i, j, slice(start, start + x.shape[1])))
+            if i in self.invariant or g is None or g.first in self.invariant or g.w != j:
+                groups.append(_Group([x], i, j, slice(start, start + x.shape[1])))
             else:
-                g[0].append(x)
-                groups[-1] = (g[0], g[1], j, slice(g[3].start, start + x.shape[1]))
+                g.parts.append(x)
+                groups[-1] = g._replace(channels=slice(g.channels.start, start + x.shape[1]))
         return Ws, groups
 
     def _transform(self, group, r, size_out, batch):
-        parts, i = group[:2]
-        if i in self.invariant and self.cache is not None:
-            return self.cache.get(parts[0], self.m, r, self.pad, size_out, batch)
-        return _w._input_transform([x[batch] for x in parts], self.m, r, self.pad, size_out)
+        if group.first in self.invariant and self.cache is not None:
+            return self.cache.get(group.parts[0], self.m, r, self.pad, size_out, batch)
+        return _w._input_transform([x[batch] for x in group.parts], self.m, r, self.pad,
+                                   size_out)
 
     def forward_cpu(self, inputs):
         self.retain_inputs(tuple(range(len(inputs) - (inputs[-1].ndim == 1))))
@@ -106,7 +112,7 @@ class ConcatConvolution2D(chainer.FunctionNode):
             M = _scratch('w_products', (a2, B_c * tiles, O), y.dtype)
             for k, group in enumerate(groups):
                 V = self._transform(group, r, size_out, batch)
-                K = _w._filter_transform(Ws[group[2]], m, False, slice(None), group[3])
+                K = _w._filter_transform(Ws[group.w], m, False, slice(None), group.channels)
                 if k:
                     _w.matmul_accumulate(V, K, M)
                 else:
@@ -142,8 +148,10 @@ class ConcatConvolution2DGrad(chainer.FunctionNode):
         a2 = (m + r - 1) ** 2
         flipped = tuple(r - 1 - p for p in pad)
         grads = {}
-        gx_groups = [(g, numpy.empty((B, g[3].stop - g[3].start) + size_in, gy.dtype))
-                     for g in groups if any(g[1] + n in self.indexes for n in range(len(g[0])))]
+        gx_groups = [(g, numpy.empty((B, g.channels.stop - g.channels.start) + size_in,
+                                     gy.dtype))
+                     for g in groups
+                     if any(g.first + n in self.indexes for n in range(len(g.parts)))]
         gWs = {j: numpy.empty_like(W) for j, W in enumerate(Ws)
                if conv.n_parts + j in self.indexes}
         per_image = a2 * int(numpy.prod(_w._tiles(size_out, m))) * gy.itemsize
@@ -153,26 +161,25 @@ class ConcatConvolution2DGrad(chainer.FunctionNode):
                 Vg = _w._input_transform(gy[batch], m, r, flipped, size_in,
                                          name='w_grad_input')
                 for group, gx in gx_groups:
-                    K = _w._filter_transform(Ws[group[2]], m, True, group[3], slice(None))
+                    K = _w._filter_transform(Ws[group.w], m, True, group.channels, slice(None))
                     M = _scratch('w_products', (a2, Vg.shape[1], K.shape[2]), gy.dtype)
                     numpy.matmul(Vg, K, out=M)
                     _w._output_transform(M, m, r, B_c, size_in, gx[batch])
             if gWs:
                 dM = _w._output_adjoint(gy[batch], m, r)  # (a^2, N, O)
                 for group in groups:
-                    j = group[2]
-                    if j not in gWs:
+                    if group.w not in gWs:
                         continue
                     g = _w.kernel_gradient(dM, conv._transform(group, r, size_out, batch),
                                            m, r)
                     if k:
-                        gWs[j][:, group[3]] += g
+                        gWs[group.w][:, group.channels] += g
                     else:
-                        gWs[j][:, group[3]] = g
+                        gWs[group.w][:, group.channels] = g
         for group, gx in gx_groups:
             c = 0
-            for n, x in enumerate(group[0]):
-                grads[group[1] + n] = gx[:, c:c + x.shape[1]]
+            for n, x in enumerate(group.parts):
+                grads[group.first + n] = gx[:, c:c + x.shape[1]]
                 c += x.shape[1]
         grads.update((conv.n_parts + j, g) for j, g in gWs.items())
         if n_in in self.indexes:
