@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from gqn import shards
+from gqn.functions import parallel
 
 
 def write_synthetic_dataset(root, scenes=24, views=5, size=16, per_shard=8, splits=('train', 'test'),
@@ -33,3 +34,12 @@ def write_synthetic_dataset(root, scenes=24, views=5, size=16, per_shard=8, spli
 @pytest.fixture
 def synthetic_dataset(tmp_path):
     return write_synthetic_dataset(str(tmp_path / 'data'))
+
+
+@pytest.fixture(params=[1, 3], ids=['1-thread', '3-threads'])
+def threads(request):
+    """Run the test with :func:`gqn.functions.parallel.parallel_for` on 1 and on 3 threads
+    (an uneven split), whatever the machine's BLAS uses."""
+    parallel.set_num_threads(request.param)
+    yield request.param
+    parallel.set_num_threads(None)
