@@ -47,10 +47,6 @@ class TransformCache:
 _Group = collections.namedtuple('_Group', 'parts first w channels')
 
 
-def _offsets(sizes):
-    return numpy.concatenate(([0], numpy.cumsum(sizes))).tolist()
-
-
 class ConcatConvolution2D(chainer.FunctionNode):
     """``(x_1, ..., x_p, W_1, ..., W_q[, b]) -> conv(concat(x_i), concat(W_j)) + b``.
 
@@ -74,8 +70,8 @@ class ConcatConvolution2D(chainer.FunctionNode):
         the other consecutive parts of one kernel block."""
         xs = inputs[:self.n_parts]
         Ws = [a for a in inputs[self.n_parts:] if a.ndim == 4]
-        x_ends = _offsets([x.shape[1] for x in xs])
-        w_ends = _offsets([W.shape[1] for W in Ws])
+        x_ends = _w._offsets([x.shape[1] for x in xs])
+        w_ends = _w._offsets([W.shape[1] for W in Ws])
         if not set(w_ends) <= set(x_ends) or x_ends[-1] != w_ends[-1]:
             raise ValueError('each kernel block must span whole input parts: parts %s, '
                              'kernel blocks %s' % (x_ends, w_ends))

@@ -39,6 +39,7 @@ import numpy
 from chainer.utils import type_check
 from numpy.lib.stride_tricks import as_strided
 
+from gqn.functions.parallel import parallel_for
 from gqn.functions.workspace import scratch as _scratch
 
 #: The largest transformed block (points x channels x tiles) held at once.
@@ -93,6 +94,11 @@ def _tiles(size_out, m):
     return -(-size_out[0] // m), -(-size_out[1] // m)
 
 
+def _offsets(sizes):
+    """``[0, s_0, s_0 + s_1, ...]``: where consecutive blocks of ``sizes`` start and end."""
+    return numpy.concatenate(([0], numpy.cumsum(sizes))).tolist()
+
+
 def _input_transform(x, m, r, pad, size_out, c_slice=slice(None), name='w_input'):
     """``(a^2, N, C)``: ``B^T d B`` of every input tile of ``x[:, c_slice]``, in the
     scratch buffer ``name``. ``x`` may also be a list of arrays, transformed as their
@@ -119,12 +125,15 @@ def _input_transform(x, m, r, pad, size_out, c_slice=slice(None), name='w_input'
     padded[pad[0] + H:] = 0
     padded[:, :pad[1]] = 0
     padded[:, pad[1] + W:] = 0
-    c = 0
-    for part in parts:
-        for b in range(B):  # (one (C, H W) transpose per image beats one 4-D transpose)
-            padded[pad[0]:pad[0] + H, pad[1]:pad[1] + W, b, c:c + part.shape[1]] = \
-                part[b].transpose(1, 2, 0)
-        c += part.shape[1]
+    inside = padded[pad[0]:pad[0] + H, pad[1]:pad[1] + W]
+    ends = _offsets([p.shape[1] for p in parts])
+
+    def copy(start, stop):  # (one (C, H W) transpose per image beats one 4-D transpose)
+        for part, c, c_end in zip(parts, ends, ends[1:]):
+            for b in range(start, stop):
+                inside[:, :, b, c:c_end] = part[b].transpose(1, 2, 0)
+
+    parallel_for(copy, B)
     row, item = padded.strides[0], x.itemsize
     rows = _scratch('w_rows', (th, a, padded.shape[1] * BC), x.dtype)
     numpy.matmul(B_T, as_strided(padded, (th, a, rows.shape[2]), (m * row, row, item),
@@ -153,12 +162,15 @@ def _output_transform(M, m, r, B, size_out, y):
     Y = _scratch('w_output', (M[0].size, m * m), M.dtype)
     numpy.matmul(M.reshape(len(M), -1).T, out.T, out=Y)
     Y = Y.reshape(th, tw, B, O, m, m).transpose(2, 3, 0, 4, 1, 5)
-    if (th * m, tw * m) == tuple(size_out):
-        _tile_view(y, m)[...] = Y
-    else:
-        full = _scratch('w_output_image', (B, O, th * m, tw * m), M.dtype)
-        _tile_view(full, m)[...] = Y
-        y[...] = full[:, :, :size_out[0], :size_out[1]]
+    exact = (th * m, tw * m) == tuple(size_out)
+    full = y if exact else _scratch('w_output_image', (B, O, th * m, tw * m), M.dtype)
+
+    def scatter(start, stop):
+        _tile_view(full[start:stop], m)[...] = Y[start:stop]
+        if not exact:
+            y[start:stop] = full[start:stop, :, :size_out[0], :size_out[1]]
+
+    parallel_for(scatter, B)
 
 
 def _output_adjoint(gy, m, r):
@@ -171,7 +183,11 @@ def _output_adjoint(gy, m, r):
         full[:, :, :h, :w] = gy
         gy = full
     tiles = _scratch('w_grad_tiles', (th, tw, B, O, m, m), gy.dtype)
-    tiles[...] = _tile_view(gy, m).transpose(2, 4, 0, 1, 3, 5)
+
+    def gather(start, stop):
+        tiles[:, :, start:stop] = _tile_view(gy[start:stop], m).transpose(2, 4, 0, 1, 3, 5)
+
+    parallel_for(gather, B)
     out = _transforms_2d(m, r, gy.dtype.type)[0]
     dM = _scratch('w_grad_products', (len(out.T), B * th * tw * O), gy.dtype)
     numpy.matmul(tiles.reshape(-1, m * m), out, out=dM.T)

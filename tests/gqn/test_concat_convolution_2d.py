@@ -15,7 +15,7 @@ def _parts(rng, B=2, H=6, W=5, sizes=(3, 2, 4), O=6, r=5, dtype=numpy.float64):
 
 
 @pytest.mark.parametrize('m', [2, 4])
-def test_equals_the_convolution_of_the_concatenation(m):
+def test_equals_the_convolution_of_the_concatenation(m, threads):
     rng = numpy.random.RandomState(m)
     xs, Ws, b = _parts(rng)
     gy = rng.standard_normal((2, 6, 6, 5))

@@ -45,7 +45,7 @@ def _data(rng, B, C, H, W, O, r, dtype):
     (2, 3, 6, 5, 4, 5, 4, 2),      # padding r - 1 (the input gradient's)
     (1, 2, 4, 4, 3, 5, 1, 2),      # kernel larger than the output
 ])
-def test_matches_chainer_in_float64(B, C, H, W, O, r, pad, m):
+def test_matches_chainer_in_float64(B, C, H, W, O, r, pad, m, threads):
     rng = numpy.random.RandomState(C * 100 + r)
     x, w, b = _data(rng, B, C, H, W, O, r, numpy.float64)
     y_shape = (B, O, H + 2 * pad - r + 1, W + 2 * pad - r + 1)
