@@ -2,7 +2,11 @@
 import chainer
 import numpy
 
+from gqn.functions.parallel import parallel_for
 from gqn.functions.workspace import scratch
+
+#: The fewest elements of a parameter worth a thread of their own.
+PARALLEL_GRAIN = 1 << 16
 
 
 class AdamRule(chainer.optimizers.adam.AdamRule):
@@ -11,7 +15,8 @@ class AdamRule(chainer.optimizers.adam.AdamRule):
     Chainer's CPU update allocates about ten parameter-sized temporaries per
     parameter and step (170M parameters in the paper's model: gigabytes of fresh
     pages per step). This one does the same operations in the same order, so
-    the result is bit-identical, through one reused scratch buffer. AMSGrad,
+    the result is bit-identical, through one reused scratch buffer, and splits a
+    large parameter over threads (:func:`gqn.functions.parallel.parallel_for`). AMSGrad,
     AdaBound and non-float parameters take Chainer's path.
     """
 
@@ -22,7 +27,16 @@ class AdamRule(chainer.optimizers.adam.AdamRule):
                 or param.dtype not in (numpy.float32, numpy.float64)):
             return super().update_core_cpu(param)
         self._check_eps(param.dtype.type)
-        m, v = self.state['m'], self.state['v']
+        arrays = (param.data, grad, self.state['m'], self.state['v'])
+        if all(a.flags.c_contiguous for a in arrays):  # pieces of the flat arrays in threads
+            flat = [a.reshape(-1) for a in arrays]
+            parallel_for(lambda start, stop: self._update_piece(
+                *[a[start:stop] for a in flat]), flat[0].size, grain=PARALLEL_GRAIN)
+        else:
+            self._update_piece(*arrays)
+
+    def _update_piece(self, param, grad, m, v):
+        hp = self.hyperparam
         t = scratch('adam', param.shape, param.dtype)
         numpy.subtract(grad, m, out=t)  # m += (1 - beta1) * (grad - m)
         t *= 1.0 - hp.beta1
@@ -37,8 +51,8 @@ class AdamRule(chainer.optimizers.adam.AdamRule):
         t *= m  # param = (1 - eta weight_decay_rate) param - eta step m
         t *= -hp.eta
         if hp.weight_decay_rate:
-            param.data *= 1.0 - hp.eta * hp.weight_decay_rate
-        param.data += t
+            param *= 1.0 - hp.eta * hp.weight_decay_rate
+        param += t
 
 
 class Adam(chainer.optimizers.Adam):

@@ -2,7 +2,7 @@ import chainer
 import numpy
 import pytest
 
-from gqn.adam import Adam
+from gqn.adam import PARALLEL_GRAIN, Adam
 
 
 class _Params(chainer.Link):
@@ -12,11 +12,13 @@ class _Params(chainer.Link):
         with self.init_scope():
             self.a = chainer.Parameter(rng.standard_normal((3, 4, 5)).astype(dtype))
             self.b = chainer.Parameter(rng.standard_normal(7).astype(dtype))
+            # (large enough to be split over threads)
+            self.c = chainer.Parameter(rng.standard_normal((3, PARALLEL_GRAIN)).astype(dtype))
 
 
 @pytest.mark.parametrize('dtype', [numpy.float32, numpy.float64])
 @pytest.mark.parametrize('weight_decay_rate', [0.0, 0.01])
-def test_updates_are_bit_identical_to_chainers_adam(dtype, weight_decay_rate):
+def test_updates_are_bit_identical_to_chainers_adam(dtype, weight_decay_rate, threads):
     ours, stock = _Params(dtype), _Params(dtype)
     kwargs = dict(alpha=1e-2, eps=1e-8, weight_decay_rate=weight_decay_rate)
     optimizers = [Adam(**kwargs), chainer.optimizers.Adam(**kwargs)]
