@@ -4,6 +4,8 @@ import functools
 import chainer
 import numpy
 
+from gqn.functions.parallel import parallel_for
+
 
 def _activations(a, hc):
     """NumPy: the gate activations ``sigmoid(i, f, o), tanh(g)`` of ``a``, as four views
@@ -82,12 +84,18 @@ class ConvLSTMCell(chainer.FunctionNode):
     def forward_cpu(self, inputs):
         c_prev, a = inputs
         self.retain_inputs((0, 1))
-        i, f, o, g = _activations(a, c_prev.shape[1])
-        c = numpy.multiply(f, c_prev)
-        g *= i
-        c += g
-        h = numpy.tanh(c)
-        h *= o
+        c, h = numpy.empty_like(c_prev), numpy.empty_like(c_prev)
+
+        def update(start, stop):
+            i, f, o, g = _activations(a[start:stop], c_prev.shape[1])
+            c_, h_ = c[start:stop], h[start:stop]
+            numpy.multiply(f, c_prev[start:stop], out=c_)
+            g *= i
+            c_ += g
+            numpy.tanh(c_, out=h_)
+            h_ *= o
+
+        parallel_for(update, len(a))
         self.retain_outputs((0,))
         return c, h
 
@@ -111,33 +119,40 @@ def _backward_arrays(c_prev, a, c, gc, gh):
     xp = chainer.backend.get_array_module(a)
     gc = xp.zeros_like(c) if gc is None else gc.array
     gh = xp.zeros_like(c) if gh is None else gh.array
-    if xp is numpy:  # in place: two gate-sized and two state-sized arrays
-        hc = c_prev.shape[1]
-        i, f, o, g = _activations(a, hc)
-        tc = numpy.tanh(c)
-        gct = numpy.multiply(tc, tc)  # gct = gc + gh o (1 - tanh(c)^2)
-        numpy.subtract(1, gct, out=gct)
-        gct *= o
-        gct *= gh
-        gct += gc
-        ga = numpy.empty_like(a)
-        ga_i, ga_f, ga_o, ga_g = (ga[:, k * hc:(k + 1) * hc] for k in range(4))
-        for out, gate, factors in ((ga_i, i, (g, gct)), (ga_f, f, (c_prev, gct)),
-                                   (ga_o, o, (tc, gh))):  # d sigmoid = s (1 - s)
-            numpy.subtract(1, gate, out=out)
-            out *= gate
-            for factor in factors:
-                out *= factor
-        numpy.multiply(g, g, out=ga_g)  # d tanh = 1 - t^2
-        numpy.subtract(1, ga_g, out=ga_g)
-        ga_g *= i
-        ga_g *= gct
-        gct *= f
-        return ga, gct
+    if xp is numpy:  # in place: two gate-sized and two state-sized arrays, batch pieces in threads
+        ga, gc_prev = numpy.empty_like(a), numpy.empty_like(c)
+        parallel_for(lambda start, stop: _backward_piece(
+            *[x[start:stop] for x in (c_prev, a, c, gc, gh, ga, gc_prev)]), len(a))
+        return ga, gc_prev
     ga = xp.empty_like(a)
     gc_prev = xp.empty_like(c_prev)
     _backward_kernel()(a, c_prev, c, gc, gh, c_prev.shape[1], c_prev[0, 0].size, ga, gc_prev)
     return ga, gc_prev
+
+
+def _backward_piece(c_prev, a, c, gc, gh, ga, gc_prev):
+    """NumPy: ``ga`` and ``gc_prev`` of :func:`_backward_arrays` (outputs in place)."""
+    hc = c_prev.shape[1]
+    i, f, o, g = _activations(a, hc)
+    tc = numpy.tanh(c)
+    gct = gc_prev  # gct = gc + gh o (1 - tanh(c)^2)
+    numpy.multiply(tc, tc, out=gct)
+    numpy.subtract(1, gct, out=gct)
+    gct *= o
+    gct *= gh
+    gct += gc
+    ga_i, ga_f, ga_o, ga_g = (ga[:, k * hc:(k + 1) * hc] for k in range(4))
+    for out, gate, factors in ((ga_i, i, (g, gct)), (ga_f, f, (c_prev, gct)),
+                               (ga_o, o, (tc, gh))):  # d sigmoid = s (1 - s)
+        numpy.subtract(1, gate, out=out)
+        out *= gate
+        for factor in factors:
+            out *= factor
+    numpy.multiply(g, g, out=ga_g)  # d tanh = 1 - t^2
+    numpy.subtract(1, ga_g, out=ga_g)
+    ga_g *= i
+    ga_g *= gct
+    gct *= f
 
 
 def conv_lstm_cell(c_prev, a):

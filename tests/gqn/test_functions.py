@@ -17,7 +17,7 @@ def _rand(rng, *shape):
     return rng.uniform(-1.5, 1.5, shape)
 
 
-def test_conv_lstm_cell_matches_the_lstm_equations():
+def test_conv_lstm_cell_matches_the_lstm_equations(threads):
     rng = numpy.random.RandomState(0)
     c_prev, a = _rand(rng, 2, 3, 4, 5), _rand(rng, 2, 12, 4, 5)
     c, h = conv_lstm_cell(c_prev, a)
@@ -40,7 +40,7 @@ def test_conv_lstm_cell_matches_chainers_lstm():
 
 
 @pytest.mark.parametrize('grads', ['both', 'c_only', 'h_only'])
-def test_conv_lstm_cell_gradient(grads):
+def test_conv_lstm_cell_gradient(grads, threads):
     rng = numpy.random.RandomState(2)
     c_prev, a = _rand(rng, 2, 3, 4, 5), _rand(rng, 2, 12, 4, 5)
     gc, gh = _rand(rng, 2, 3, 4, 5), _rand(rng, 2, 3, 4, 5)
