@@ -15,15 +15,18 @@ The work buffers (the shift matrix, the transposed input and output, a block of
 GEMM product, 16 MiB in float32) are kept per thread and reused across calls;
 they grow to the largest call seen, about ``(k_w + 1) |x| + |y|``.
 
-:func:`convolution_2d`, the entry point, sends 3x3 and 5x5 kernels to
-Winograd's algorithm instead (:mod:`gqn.functions.winograd_convolution_2d`,
-``F(4 x 4, r x r)``: 6.25x fewer multiplications on 5x5 kernels); this module's
-:class:`Convolution2D` runs the other kernels.
+:func:`convolution_2d`, the entry point, sends kernels with few output channels
+to :mod:`gqn.functions.tap_convolution_2d` (one GEMM, then shifted sums), other
+3x3 and 5x5 kernels to Winograd's algorithm
+(:mod:`gqn.functions.winograd_convolution_2d`, ``F(4 x 4, r x r)``: 6.25x fewer
+multiplications on 5x5 kernels); this module's :class:`Convolution2D` runs the rest.
 """
 import chainer
 import chainer.functions as F
 import numpy
 
+from gqn.functions import tap_convolution_2d
+from gqn.functions.tap_convolution_2d import TapConvolution2D
 from gqn.functions.winograd_convolution_2d import (
     WinogradConvolution2D, applicable, check_convolution_types)
 from gqn.functions.workspace import scratch as _scratch
@@ -225,10 +228,12 @@ def convolution_2d(x, W, b=None, pad=None):
     Returns:
         ~chainer.Variable: ``(B, C_out, H + 2 p_h - k_h + 1, W + 2 p_w - k_w + 1)``,
         equal (to float rounding) to ``F.convolution_2d(x, W, b, stride=1, pad=pad)``.
-        NumPy float32/float64 inputs use :class:`WinogradConvolution2D` for the
-        kernel sizes in :data:`WINOGRAD_TILE` (relative error about 1e-5 in
-        float32, against 1e-6 for a direct convolution) and
-        :class:`Convolution2D` for the others; anything else (CuPy, float16) goes
+        NumPy float32/float64 inputs use :class:`TapConvolution2D` for kernels
+        with few output channels (:func:`gqn.functions.tap_convolution_2d.applicable`),
+        :class:`WinogradConvolution2D` for the other kernel sizes in
+        :data:`WINOGRAD_TILE` (relative error about 1e-5 in float32, against 1e-6
+        for a direct convolution) and :class:`Convolution2D` for the rest; anything
+        else (CuPy, float16) goes
         to ``F.convolution_2d`` unchanged (cuDNN picks its own algorithm).
     """
     Ws = tuple(W) if isinstance(W, (list, tuple)) else (W,)
@@ -240,6 +245,9 @@ def convolution_2d(x, W, b=None, pad=None):
     pad = (int(pad[0]), int(pad[1]))
     bias = () if b is None else (b,)
     arrays = [chainer.as_array(a) for a in (x,) + Ws + bias]
+    if runs_natively(*arrays) and len(Ws) == 1 and tap_convolution_2d.applicable(Ws[0].shape):
+        y, = TapConvolution2D(pad).apply((x, Ws[0]) + bias)
+        return y
     if runs_natively(*arrays) and kh in WINOGRAD_TILE and applicable(Ws[0].shape, pad):
         y, = WinogradConvolution2D(pad, WINOGRAD_TILE[kh], len(Ws)).apply((x,) + Ws + bias)
         return y

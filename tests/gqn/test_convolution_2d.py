@@ -6,6 +6,7 @@ from chainer import gradient_check
 
 from gqn.functions import convolution_2d
 from gqn.functions.convolution_2d import Convolution2D, runs_natively
+from gqn.functions.tap_convolution_2d import TapConvolution2D
 from gqn.functions.winograd_convolution_2d import WinogradConvolution2D
 
 
@@ -142,12 +143,16 @@ def test_results_do_not_share_the_work_buffers():
 
 def test_numpy_float_inputs_run_natively_and_others_are_delegated():
     rng = numpy.random.RandomState(6)
-    x, w, b = _data(rng, 1, 2, 4, 4, 3, 3, 3)
+    x, w, b = _data(rng, 1, 2, 4, 4, 9, 3, 3)
     assert runs_natively(x, w, b) and runs_natively(x, w, None)
-    # 3x3 and 5x5 kernels go to Winograd's algorithm, the others to shifted GEMMs
+    # few outputs (O k k <= 4 C) go to the tap convolution, other 3x3 and 5x5 kernels
+    # to Winograd's algorithm, the rest to shifted GEMMs
     assert isinstance(convolution_2d(x, w, b).creator, WinogradConvolution2D)
     assert isinstance(convolution_2d(x, w[:, :, :1, :1], b).creator, Convolution2D)
     assert isinstance(convolution_2d(x, w[:, :, :2, :], b, pad=1).creator, Convolution2D)
+    x8, w8, b8 = _data(rng, 1, 8, 4, 4, 2, 5, 3)
+    assert isinstance(convolution_2d(x8, w8, b8).creator, TapConvolution2D)
+    assert isinstance(convolution_2d(x8, [w8], b8).creator, TapConvolution2D)
     # float16 is left to Chainer's own convolution (as CuPy arrays are, see the GPU test).
     x16, w16, b16 = (a.astype(numpy.float16) for a in (x, w, b))
     assert not runs_natively(x16, w16, b16)
