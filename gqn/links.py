@@ -10,6 +10,7 @@ padding (1x1 ones among them) through the patch GEMMs of
 """
 import chainer.functions as F
 import chainer.links as L
+import numpy
 
 from gqn.functions.convolution_2d import convolution_2d
 from gqn.functions.patch_convolution import patch_convolution, patch_deconvolution
@@ -44,3 +45,24 @@ class Deconvolution2D(L.Deconvolution2D):
                 and self.outsize in (None, (None, None))):
             return patch_deconvolution(x, self.W, self.b)
         return F.deconvolution_2d(x, self.W, self.b, self.stride, self.pad, self.outsize)
+
+
+def stacked_convolutions(x, convs):
+    """``[conv(x) for conv in convs]`` for stride-1 :class:`Convolution2D` links of one
+    kernel size and padding, as one convolution with their output channels stacked
+    (outside :func:`gqn.functions.stock_ops`): on the CPU the input is transformed
+    once for all of them, in both passes, and its gradient needs no sum of parts.
+
+    Args:
+        x (~chainer.Variable): ``(B, C_in, H, W)``.
+        convs (sequence of Convolution2D): initialised links with biases.
+
+    Returns:
+        list: one ``~chainer.Variable`` per link, as the link would return it.
+    """
+    if stock_ops_enabled():
+        return [conv(x) for conv in convs]
+    y = convolution_2d(x, [conv.W for conv in convs], F.concat([conv.b for conv in convs], axis=0),
+                       pad=_pair(convs[0].pad))
+    ends = numpy.cumsum([conv.W.shape[0] for conv in convs])[:-1].tolist()
+    return list(F.split_axis(y, ends, axis=1))

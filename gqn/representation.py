@@ -38,7 +38,8 @@ class Tower(chainer.Chain):
         h = F.relu(self.conv1(x))
         h = F.relu(self.conv2_skip(h)) + F.relu(self.conv2_2(F.relu(self.conv2_1(h))))
         h = F.concat((h, broadcast_viewpoint(v, h.shape[2])), axis=1)
-        h = F.relu(self.conv3_skip(h)) + F.relu(self.conv3_2(F.relu(self.conv3_1(h))))
+        skip, h = links.stacked_convolutions(h, (self.conv3_skip, self.conv3_1))
+        h = F.relu(skip) + F.relu(self.conv3_2(F.relu(h)))
         return self.conv4(h)
 
 
