@@ -6,6 +6,7 @@ views (:meth:`gqn.model.GQN.compute_r`). Images are float32 NCHW in [0, 1].
 import chainer
 import chainer.functions as F
 from gqn import links
+from gqn.functions.relu import relu
 
 
 def broadcast_viewpoint(v, size):
@@ -35,11 +36,11 @@ class Tower(chainer.Chain):
             self.conv4 = links.Convolution2D(r_channels, r_channels, 1)
 
     def forward(self, x, v):
-        h = F.relu(self.conv1(x))
-        h = F.relu(self.conv2_skip(h)) + F.relu(self.conv2_2(F.relu(self.conv2_1(h))))
+        h = relu(self.conv1(x))
+        h = relu(self.conv2_skip(h)) + relu(self.conv2_2(relu(self.conv2_1(h))))
         h = F.concat((h, broadcast_viewpoint(v, h.shape[2])), axis=1)
         skip, h = links.stacked_convolutions(h, (self.conv3_skip, self.conv3_1))
-        h = F.relu(skip) + F.relu(self.conv3_2(F.relu(h)))
+        h = relu(skip) + relu(self.conv3_2(relu(h)))
         return self.conv4(h)
 
 
@@ -75,9 +76,9 @@ class Pyramid(chainer.Chain):
 
     def forward(self, x, v):
         h = F.concat((x, broadcast_viewpoint(v, x.shape[2])), axis=1)
-        h = F.relu(self.conv1(h))
-        h = F.relu(self.conv2(h))
-        h = F.relu(self.conv3(h))
+        h = relu(self.conv1(h))
+        h = relu(self.conv2(h))
+        h = relu(self.conv3(h))
         return self.conv4(h)
 
 

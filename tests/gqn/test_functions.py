@@ -136,3 +136,24 @@ def test_cuda_kernels_are_selected_and_match_the_numpy_twins(cupy):
         assert mod._backward_kernel.cache_info().currsize == 1
         for vc, vg in zip(cpu, gpu):
             numpy.testing.assert_allclose(cupy.asnumpy(vg.grad), vc.grad, rtol=1e-10)
+
+
+def test_relu_equals_chainers_in_values_and_gradients(threads):
+    from gqn.functions.relu import ReLU, relu
+    from gqn.functions.stock_ops import stock_ops
+    rng = numpy.random.RandomState(9)
+    x_data = rng.standard_normal((5, 3, 4, 4)).astype(numpy.float32)
+    x_data[0, 0, 0, :2] = 0  # (the gradient at 0 is 0, as Chainer's)
+    gy = rng.standard_normal(x_data.shape).astype(numpy.float32)
+    results = []
+    for f in (relu, chainer.functions.relu):
+        x = chainer.Variable(x_data.copy())
+        y = f(x)
+        y.grad = gy
+        y.backward()
+        results.append((y, x.grad))
+    assert isinstance(results[0][0].creator, ReLU)
+    for a, e in zip(*results):
+        numpy.testing.assert_array_equal(chainer.as_array(a), chainer.as_array(e))
+    with stock_ops():
+        assert not isinstance(relu(x_data).creator, ReLU)
