@@ -13,11 +13,16 @@ core here too. Results do not depend on the split: each piece is computed
 exactly as the whole would be.
 """
 import concurrent.futures
+import os
 import threading
 
 _state = threading.local()
 _pool = []  # [the ThreadPoolExecutor, its number of workers], made on first use
+_pool_lock = threading.Lock()
 _threads = []  # [the number of threads], from the BLAS on first use
+
+# A forked child has none of the parent's worker threads: it makes its own pool.
+os.register_at_fork(after_in_child=_pool.clear)
 
 
 def num_threads():
@@ -39,12 +44,13 @@ def set_num_threads(n):
 
 
 def _executor(workers):
-    if not _pool or _pool[1] < workers:
-        if _pool:
-            _pool[0].shutdown()
-        _pool[:] = [concurrent.futures.ThreadPoolExecutor(
-            workers, thread_name_prefix='gqn-parallel', initializer=_mark_worker), workers]
-    return _pool[0]
+    with _pool_lock:
+        if not _pool or _pool[1] < workers:
+            if _pool:
+                _pool[0].shutdown()
+            _pool[:] = [concurrent.futures.ThreadPoolExecutor(
+                workers, thread_name_prefix='gqn-parallel', initializer=_mark_worker), workers]
+        return _pool[0]
 
 
 def _mark_worker():

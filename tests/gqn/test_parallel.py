@@ -81,3 +81,19 @@ def test_the_default_is_the_blas_thread_count():
     blas = [i['num_threads'] for i in threadpool_info() if i['user_api'] == 'blas']
     parallel.set_num_threads(None)
     assert parallel.num_threads() == max(blas, default=1)
+
+
+def test_a_forked_child_makes_its_own_threads():
+    import multiprocessing
+    parallel.set_num_threads(2)
+    try:
+        _pieces(4)  # the parent's pool exists
+        context = multiprocessing.get_context('fork')
+        queue = context.Queue()
+        child = context.Process(target=lambda: queue.put([p[:2] for p in _pieces(4)]))
+        child.start()
+        child.join(timeout=30)
+        assert child.exitcode == 0
+        assert queue.get(timeout=1) == [(0, 2), (2, 4)]
+    finally:
+        parallel.set_num_threads(None)
