@@ -29,7 +29,8 @@ the exact adjoint of the forward transforms. The products are laid out
 batch of large images in chunks of images, so the stacked gate convolution of
 12 cores (6,144 output channels) never holds a whole transformed output or all
 its transformed kernels; the buffers are per-thread scratch
-(:mod:`gqn.functions.workspace`).
+(:mod:`gqn.functions.workspace`). The layout copies of the transforms run in
+batch pieces on the BLAS's threads (:func:`gqn.functions.parallel.parallel_for`).
 """
 import functools
 import operator
