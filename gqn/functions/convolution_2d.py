@@ -244,15 +244,15 @@ def convolution_2d(x, W, b=None, pad=None):
         pad = (pad, pad)
     pad = (int(pad[0]), int(pad[1]))
     bias = () if b is None else (b,)
-    arrays = [chainer.as_array(a) for a in (x,) + Ws + bias]
-    if runs_natively(*arrays) and len(Ws) == 1 and tap_convolution_2d.applicable(Ws[0].shape):
+    native = runs_natively(*[chainer.as_array(a) for a in (x,) + Ws + bias])
+    if native and len(Ws) == 1 and tap_convolution_2d.applicable(Ws[0].shape):
         y, = TapConvolution2D(pad).apply((x, Ws[0]) + bias)
         return y
-    if runs_natively(*arrays) and kh in WINOGRAD_TILE and applicable(Ws[0].shape, pad):
+    if native and kh in WINOGRAD_TILE and applicable(Ws[0].shape, pad):
         y, = WinogradConvolution2D(pad, WINOGRAD_TILE[kh], len(Ws)).apply((x,) + Ws + bias)
         return y
     W = Ws[0] if len(Ws) == 1 else F.concat(Ws, axis=0)
-    if not runs_natively(*arrays):
+    if not native:
         return F.convolution_2d(x, W, b, stride=1, pad=pad)
     y, = Convolution2D(pad).apply((x, W) + bias)
     return y

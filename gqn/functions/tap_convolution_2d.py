@@ -8,7 +8,7 @@ tap. The GEMM does the FLOPs of the direct convolution, the shifts touch only
 ``O k_h k_w`` small maps, and nothing is copied ``k_h k_w`` times (no im2col)
 or transformed (Winograd). That is the cheapest route when ``O k_h k_w`` is not
 much more than ``C_in``: the 5x5 heads of the generator (128 -> 6 channels)
-take about a quarter of the time of the Winograd convolution, which pays for
+take about a third of the time of the Winograd convolution, which pays for
 transforming all 128 input channels to produce 6. The gradients are the same
 steps reversed. NumPy arrays; :func:`gqn.functions.convolution_2d` routes the
 kernels of :func:`applicable` here.
