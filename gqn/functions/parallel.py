@@ -77,7 +77,8 @@ def parallel_for(fn, n, grain=1):
             fn(0, n)
         return
     bounds = [n * i // k for i in range(k + 1)]
-    futures = [_executor(k - 1).submit(fn, bounds[i], bounds[i + 1]) for i in range(1, k)]
+    pool = _executor(k - 1)
+    futures = [pool.submit(fn, bounds[i], bounds[i + 1]) for i in range(1, k)]
     _state.worker = True
     try:
         fn(bounds[0], bounds[1])
