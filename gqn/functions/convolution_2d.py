@@ -26,7 +26,7 @@ import chainer.functions as F
 import numpy
 
 from gqn.functions import tap_convolution_2d
-from gqn.functions.tap_convolution_2d import TapConvolution2D
+from gqn.functions.tap_convolution_2d import TapConvolution2D, _tap_range
 from gqn.functions.winograd_convolution_2d import (
     WinogradConvolution2D, applicable, check_convolution_types)
 from gqn.functions.workspace import scratch as _scratch
@@ -50,11 +50,6 @@ def _matmul(a, b, out, accumulate):
         stop = min(start + rows, len(a))
         numpy.matmul(a[start:stop], b, out=product[:stop - start])
         out[start:stop] += product[:stop - start]
-
-
-def _tap_range(d, pad, size_in, size_out):
-    """Output indices ``[lo, hi)`` whose input index ``o + d - pad`` lies in the image."""
-    return max(0, pad - d), min(size_out, size_in + pad - d)
 
 
 def _row_shifts(x, kw, pw, w_out):

@@ -29,12 +29,17 @@ def applicable(W_shape):
     return O * kh * kw <= 4 * C
 
 
+def _tap_range(d, pad, size_in, size_out):
+    """Output indices ``[lo, hi)`` whose input index ``o + d - pad`` lies in the image."""
+    return max(0, pad - d), min(size_out, size_in + pad - d)
+
+
 def _tap_spans(k, pad, size_in, size_out):
     """``(d, out, in)`` per tap ``d`` along one axis: the slices of output and input
     indices it connects (output ``i`` reads input ``i + d - pad``)."""
     spans = []
     for d in range(k):
-        lo, hi = max(0, pad - d), min(size_out, size_in + pad - d)
+        lo, hi = _tap_range(d, pad, size_in, size_out)
         if hi > lo:
             spans.append((d, slice(lo, hi), slice(lo + d - pad, hi + d - pad)))
     return spans
