@@ -4,7 +4,8 @@ import os
 import numpy as np
 
 from gqn.cli import main
-from gqn.evaluation import nearest_context_view
+from gqn import shards
+from gqn.evaluation import bootstrap_interval, nearest_context_view, per_scene_mse, psnr
 from gqn.train_config import TrainConfig
 from gqn.training import train
 from tiny_gqn import TINY_MODEL
@@ -35,22 +36,67 @@ def test_eval_writes_json_markdown_and_png(synthetic_dataset, tmp_path, capsys):
     assert result['scenes'] == 10 and result['views'] == 5 and result['sigma'] == 0.7
     assert [r['K'] for r in result['rows']] == [1, 2, 3, 4]
     for r in result['rows']:
-        assert set(r) == {'K', 'model_mse', 'nearest_view_mse', 'mean_image_mse', 'nll', 'kl',
-                          'loss', 'bpp'}
+        assert set(r) == {'K', 'model_mse', 'model_mse_ci', 'model_psnr', 'sample_mean_mse',
+                          'nearest_view_mse', 'mean_image_mse', 'ratio_to_mean_image',
+                          'black_mse', 'nll', 'kl', 'loss', 'bpp'}
+        low, high = r.pop('model_mse_ci')
+        assert low <= r['model_mse'] <= high
         assert all(np.isfinite(v) and v >= 0 for v in r.values())
+        np.testing.assert_allclose(r['model_psnr'], -10 * np.log10(r['model_mse']))
+        np.testing.assert_allclose(r['ratio_to_mean_image'],
+                                   r['model_mse'] / r['mean_image_mse'])
         np.testing.assert_allclose(r['loss'], r['nll'] + r['kl'], rtol=1e-5)
         np.testing.assert_allclose(r['bpp'], r['loss'] / (np.log(2) * 16 * 16), rtol=1e-5)
     # more context views can only bring the nearest one closer
     nearest = [r['nearest_view_mse'] for r in result['rows']]
     assert nearest[-1] < nearest[0]
-    # the mean-image baseline does not depend on K
+    # the mean-image and black baselines do not depend on K
     assert len({round(r['mean_image_mse'], 9) for r in result['rows']}) == 1
+    assert len({round(r['black_mse'], 9) for r in result['rows']}) == 1
+    assert result['mean_image_from'] == synthetic_dataset and result['mean_samples'] == 4
     assert result['beats_nearest_view'] == [r['K'] for r in result['rows']
                                             if r['model_mse'] < r['nearest_view_mse']]
     assert result['beats_mean_image'] == [r['K'] for r in result['rows']
                                           if r['model_mse'] < r['mean_image_mse']]
     md = open(os.path.join(run, 'eval', 'eval.md')).read()
     assert md.count('\n| ') == 5 and 'nearest-context-view baseline' in md
-    assert 'mean-image baseline' in md and '(10 held-out scenes.)' in md
+    assert 'the mean image' in md and '95 %' in md and '(10 held-out scenes.)' in md
     assert os.path.getsize(os.path.join(run, 'eval', 'predictions.png')) > 0
     assert 'nearest-context-view' in capsys.readouterr().out
+
+
+def test_black_baseline_is_the_mean_of_squared_pixels():
+    x = np.random.RandomState(0).uniform(size=(6, 3, 4, 4)).astype(np.float32)
+    np.testing.assert_allclose(per_scene_mse(x, 0), (x ** 2).reshape(6, -1).mean(axis=1),
+                               rtol=1e-6)
+    np.testing.assert_allclose(per_scene_mse(x, 0).mean(), (x ** 2).mean(), rtol=1e-6)
+
+
+def test_bootstrap_interval_contains_the_mean_and_narrows_with_more_scenes():
+    rng = np.random.RandomState(1)
+    few, many = rng.exponential(0.04, size=20), rng.exponential(0.04, size=2000)
+    for values in (few, many):
+        low, high = bootstrap_interval(values)
+        assert low < values.mean() < high
+    assert (np.subtract(*bootstrap_interval(many)[::-1])
+            < np.subtract(*bootstrap_interval(few)[::-1]) / 4)
+    assert bootstrap_interval([0.5]) == (0.5, 0.5)
+    assert bootstrap_interval(few) == bootstrap_interval(few)  # seeded
+    assert psnr(0.01) == 20.0 and psnr(0.001) == 30.0
+
+
+def test_mean_image_baseline_comes_from_the_runs_training_data(synthetic_dataset, tmp_path):
+    """A test-only dataset has no train split: the baseline is the run's own mean image."""
+    run = str(tmp_path / 'run')
+    train(TrainConfig(dataset=synthetic_dataset, model=TINY_MODEL, batch_size=4, iterations=2,
+                      sigma_steps=2), run, quiet=True)
+    other = str(tmp_path / 'other')
+    images, viewpoints = shards.open_shard(synthetic_dataset, 'test', '0000')
+    shards.write_shard(other, 'test', 0, np.asarray(images), np.asarray(viewpoints))
+    assert main(['eval', run, '--dataset', other, '--scenes', '4', '--max-context', '2',
+                 '--mean-samples', '2']) == 0
+    with open(os.path.join(run, 'eval', 'eval.json')) as f:
+        result = json.load(f)
+    assert result['mean_image_from'] == synthetic_dataset
+    assert all(r['mean_image_mse'] is not None for r in result['rows'])
+    assert [r['K'] for r in result['rows']] == [1, 2] and result['mean_samples'] == 2

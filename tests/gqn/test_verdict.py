@@ -1,23 +1,43 @@
 from gqn.evaluation import verdict
 
 
-def result(model, nearest, mean):
-    rows = [{'K': k + 1, 'model_mse': m, 'nearest_view_mse': n, 'mean_image_mse': a}
+def result(model, nearest, mean, width=0.001):
+    rows = [{'K': k + 1, 'model_mse': m, 'model_mse_ci': [m - width, m + width],
+             'nearest_view_mse': n, 'mean_image_mse': a, 'ratio_to_mean_image': m / a}
             for k, (m, n, a) in enumerate(zip(model, nearest, mean))]
     return {'rows': rows, 'scenes': 7,
             'beats_nearest_view': [r['K'] for r in rows if r['model_mse'] < r['nearest_view_mse']],
             'beats_mean_image': [r['K'] for r in rows if r['model_mse'] < r['mean_image_mse']]}
 
 
-def test_verdict_names_every_k_where_a_baseline_wins():
-    text = verdict(result([1, 1, 1], [2, 1.5, 0.5], [3, 3, 3]))
-    assert 'beats the nearest-context-view baseline only at K = 1, 2; it does NOT at K = 3.' in text
-    assert 'beats the mean-image baseline at every K (1..3).' in text
+def test_verdict_leads_with_the_mean_image_and_its_interval():
+    text = verdict(result([0.030, 0.025, 0.020], [0.04, 0.026, 0.01], [0.04, 0.04, 0.04]))
+    assert text.startswith("Best: 0.500 × the mean image's MSE at K = 3 (0.02000, 95 % CI "
+                           "0.01900–0.02100, against 0.04000).")
+    assert 'The whole 95 % interval is below the mean image at every K (1..3).' in text
+    assert 'From K = 1 to K = 3 the MSE falls from 0.03000 to 0.02000.' in text
+    assert 'beats the nearest-context-view baseline only at K = 1, 2.' in text
     assert text.endswith('(7 held-out scenes.)')
 
 
-def test_verdict_says_when_the_model_is_no_better_than_the_mean_image():
-    text = verdict(result([1, 1], [2, 2], [0.5, 0.5]))
-    assert 'beats the nearest-context-view baseline at every K (1..2)' in text
-    assert 'does NOT beat the mean-image baseline at any K' in text
-    assert 'has not learned the scenes yet' in text
+def test_verdict_counts_an_interval_that_reaches_the_baseline_as_no_better():
+    text = verdict(result([0.0395, 0.039], [0.05, 0.05], [0.04, 0.04], width=0.002))
+    assert 'At no K is the model clearly better than the mean image' in text
+    assert 'has not learned the scenes yet' in text and 'falls from 0.03950 to 0.03900' in text
+
+
+def test_verdict_says_where_the_model_is_worse_than_the_mean_image():
+    text = verdict(result([0.05, 0.03], [0.06, 0.06], [0.04, 0.04]))
+    assert 'below the mean image only at K = 2.' in text
+    assert 'worse than the mean image at K = 1.' in text
+    assert 'It beats the nearest-context-view baseline at every K.' in text
+
+
+def test_verdict_without_a_mean_image():
+    r = result([0.03, 0.04], [0.02, 0.02], [1, 1])
+    for row in r['rows']:
+        row['mean_image_mse'] = row['ratio_to_mean_image'] = None
+    text = verdict(r)
+    assert 'No mean-image baseline' in text
+    assert 'The MSE does NOT fall with more context (0.03000 at K = 1, 0.04000 at K = 2).' in text
+    assert 'does NOT beat the nearest-context-view baseline at any K' in text
