@@ -1,15 +1,18 @@
 """Generative Query Networks in Chainer, trained on datasets you render yourself.
 
 The public names below are imported on first use, so ``import gqn`` stays
-cheap (it does not import Chainer).
+cheap (it does not import Chainer). It does pick NumPy's BLAS kernels
+(:mod:`gqn.blas`) and install the shims that let Chainer 7.8.1 run on today's
+NumPy and Python (:mod:`gqn.compat`): import ``gqn`` before NumPy and Chainer.
 """
 import importlib
 
-from gqn import blas
+from gqn import blas, compat
 
 __version__ = '0.1.0'
 
 blas.configure()  # before anything loads NumPy's OpenBLAS (see gqn.blas)
+compat.apply()  # before anything imports Chainer (see gqn.compat)
 
 _LAZY = {
     'GQNError': 'gqn.errors',

@@ -2,9 +2,9 @@
 import dataclasses
 import json
 import os
-import tomllib
 
 from gqn.errors import GQNError
+from gqn.resources import builtin_folder, toml_names, tomllib
 
 
 @dataclasses.dataclass
@@ -115,13 +115,18 @@ def apply_overrides(config, overrides):
     return TrainConfig.from_dict(d, where='--set')
 
 
+#: Where bare preset names are looked up after ``./train``: the checkout's ``train/``
+#: folder, or its copy ``gqn/presets/`` in an installed wheel.
+PRESET_DIR = builtin_folder(__file__, 'train', 'presets')
+
+
 def find_preset(name):
-    """A preset path, or a bare name looked up in the project's ``train/`` folder."""
-    if os.path.exists(name):
+    """A preset path, or a bare name looked up in ``./train`` and in :data:`PRESET_DIR`."""
+    if os.path.isfile(name):
         return name
-    here = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'train')
-    for candidate in (os.path.join('train', name), os.path.join(here, name)):
-        for path in (candidate, candidate + '.toml'):
-            if os.path.exists(path):
+    for folder in ('train', PRESET_DIR):
+        for path in (os.path.join(folder, name), os.path.join(folder, name + '.toml')):
+            if os.path.isfile(path):
                 return path
-    raise GQNError('no preset %r (looked in ./train and %s)' % (name, here))
+    raise GQNError('no preset %r (looked in ./train and %s; built-in presets: %s)'
+                   % (name, PRESET_DIR, ', '.join(toml_names(PRESET_DIR)) or 'none'))

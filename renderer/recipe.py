@@ -9,9 +9,9 @@ filled in; the manifest stores it and two datasets are compatible exactly when
 their resolved recipes are equal.
 """
 import os
-import tomllib
 
 from gqn.errors import GQNError
+from gqn.resources import builtin_folder, toml_names, tomllib
 from renderer import camera
 from renderer.families import get_family
 
@@ -28,8 +28,9 @@ DATASET_DEFAULTS = {
     'shadows': False,         # shadow maps for directional lights
 }
 
-#: Where bare recipe names are looked up: the project's ``datasets/`` folder.
-RECIPE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'datasets')
+#: Where bare recipe names are looked up: the checkout's ``datasets/`` folder, or
+#: its copy ``renderer/recipes/`` in an installed wheel.
+RECIPE_DIR = builtin_folder(__file__, 'datasets', 'recipes')
 
 
 def find_recipe(name):
@@ -39,8 +40,7 @@ def find_recipe(name):
     path = os.path.join(RECIPE_DIR, name if name.endswith('.toml') else name + '.toml')
     if os.path.sep not in name and os.path.isfile(path):
         return path
-    known = sorted(f[:-5] for f in os.listdir(RECIPE_DIR) if f.endswith('.toml')) \
-        if os.path.isdir(RECIPE_DIR) else []
+    known = toml_names(RECIPE_DIR)
     raise GQNError('recipe %r not found (not a file; recipes in %s: %s)'
                    % (name, RECIPE_DIR, ', '.join(known) or 'none'))
 
