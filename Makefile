@@ -1,16 +1,23 @@
 # The two set-up commands of the README:
 #   make demo   installs everything, renders a dataset, trains, evaluates, writes a GIF
 #   make test   installs everything and runs the test suite
+# Both use the newest supported Python and NumPy found (scripts/install.sh).
+# The pinned stack (Python 3.11, NumPy 1.26) in its own venv: make test-pinned.
+# CuPy and the CUDA libraries into the venv: make install-cuda.
 VENV ?= .venv
+INSTALL_FLAGS ?=
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo demo-quick test bench
+.PHONY: install install-cuda demo demo-quick test test-pinned bench
 
 install: $(STAMP)
 
-$(STAMP): setup.cfg pyproject.toml scripts/install.sh
-	bash scripts/install.sh $(VENV)
+$(STAMP): setup.cfg setup.py pyproject.toml scripts/install.sh
+	bash scripts/install.sh $(INSTALL_FLAGS) $(VENV)
 	touch $@
+
+install-cuda: $(STAMP)
+	bash scripts/cuda.sh $(VENV)
 
 demo: $(STAMP)
 	$(VENV)/bin/gqn demo
@@ -20,6 +27,9 @@ demo-quick: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest
+
+test-pinned:
+	$(MAKE) test VENV=.venv-pinned INSTALL_FLAGS=--pinned
 
 bench: $(STAMP)
 	for b in bench/*.py; do $(VENV)/bin/python $$b; done
