@@ -7,6 +7,8 @@
 VENV ?= .venv
 INSTALL_FLAGS ?=
 STAMP := $(VENV)/.installed
+# CuPy + NVRTC outside the venv's path, for the CPU-side kernel compile test
+NVRTC_CHECK := $(VENV)/nvrtc-check/.installed
 
 .PHONY: install install-cuda demo demo-quick test test-pinned bench
 
@@ -25,7 +27,11 @@ demo: $(STAMP)
 demo-quick: $(STAMP)
 	$(VENV)/bin/gqn demo --quick
 
-test: $(STAMP)
+$(NVRTC_CHECK): $(STAMP) scripts/cuda.sh
+	bash scripts/cuda.sh --compile-only $(VENV) && touch $@ \
+	  || echo "note: CuPy/NVRTC wheels not installed: tests/gqn/test_nvrtc.py will skip"
+
+test: $(STAMP) $(NVRTC_CHECK)
 	$(VENV)/bin/python -m pytest
 
 test-pinned:

@@ -1,11 +1,12 @@
 """Chainer 7.8.1 (2020) on today's NumPy, setuptools and Python: the shims, in one place.
 
-:func:`apply` runs from ``import gqn`` (after :func:`gqn.blas.configure`, which
-must precede NumPy), so every entry point of the project (the package, the
-``gqn`` command, the tests, the benchmarks, the MPI scripts) has it before
-Chainer is first imported. Each shim is applied only where the thing it replaces
-is missing, so on the pinned stack (Python 3.11, NumPy 1.26, setuptools < 74)
-:func:`apply` changes nothing. What each one replaces, and why:
+:func:`apply` runs from ``import gqn``, so every entry point of the project (the
+package, the ``gqn`` command, the tests, the benchmarks, the MPI scripts) has it
+before Chainer is first imported. It installs an import hook, and the shims are
+applied when Chainer, ChainerMN, pyrender or CuPy is first imported (so
+``import gqn`` itself stays free of NumPy). Each shim is applied only where the
+thing it replaces is missing, so on the pinned stack (Python 3.11, NumPy 1.26,
+setuptools < 74) nothing changes. What each one replaces, and why:
 
 - ``numpy.sctypes`` (removed in NumPy 2.0): Chainer's
   ``functions/array/as_strided.py`` reads ``np.sctypes['int']`` at import time
@@ -19,6 +20,12 @@ is missing, so on the pinned stack (Python 3.11, NumPy 1.26, setuptools < 74)
   Mac OS Accelerate BLAS and about optional packages (CuPy, iDeep) outside the
   version ranges Chainer 7.8.1 knew; it changes no computation. Where either
   import fails it is replaced by a module whose ``check()`` does nothing.
+- CuPy 13's CUDA libraries: CuPy 13 does not look inside NVIDIA's pip wheels
+  (``nvidia-*-cu12``); :func:`gqn.cuda.preload_wheel_libraries` loads them
+  before CuPy is imported, so nobody has to set ``LD_LIBRARY_PATH``. CuPy 14
+  finds them itself.
+- Chainer's import-time warning that cuDNN is not enabled is silenced: CuPy 14
+  has no cuDNN at all, and the convolutions run on cuBLAS instead.
 
 Results on NumPy 2 follow NEP 50's promotion rules; the project's code keeps
 float32 arrays float32 by passing Python floats or same-dtype arrays, and the
@@ -28,7 +35,6 @@ import importlib.abc
 import importlib.machinery
 import importlib.util
 import sys
-import types
 import warnings
 
 #: The names of the shims installed in this process so far.
@@ -90,9 +96,16 @@ class _Finder(importlib.abc.MetaPathFinder):
     """Applies the shims when their module is first imported, not at ``import gqn``
     (which stays free of NumPy), and stands in for Chainer's environment check."""
 
+    cupy_seen = False
+
     def find_spec(self, name, path=None, target=None):
         if name in _NUMPY_USERS:
             apply_numpy_shims()
+        elif name == 'cupy' and not self.cupy_seen:
+            self.cupy_seen = True
+            from gqn.cuda import preload_wheel_libraries
+            if preload_wheel_libraries():
+                applied.append('CUDA wheel libraries preloaded')
         elif name == _ENVIRONMENT_CHECK and not environment_check_works():
             applied.append(_ENVIRONMENT_CHECK)
             return importlib.machinery.ModuleSpec(name, _StubLoader())
@@ -104,5 +117,8 @@ def apply():
     already imported, else when the first of them is."""
     if not any(isinstance(f, _Finder) for f in sys.meta_path):
         sys.meta_path.insert(0, _Finder())
+        # CuPy 14 has no cuDNN at all (and 13 may lack it): the convolutions then run
+        # on cuBLAS, which `gqn train` reports; Chainer's import-time warning is noise.
+        warnings.filterwarnings('ignore', message='cuDNN is not enabled', category=UserWarning)
     if any(name in sys.modules for name in _NUMPY_USERS):
         apply_numpy_shims()

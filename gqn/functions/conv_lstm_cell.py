@@ -1,9 +1,8 @@
 """The ConvLSTM cell update: gate nonlinearities and cell/state update, fused."""
-import functools
-
 import chainer
 import numpy
 
+from gqn.functions.cuda_kernels import elementwise_kernel
 from gqn.functions.parallel import parallel_for
 
 
@@ -30,7 +29,7 @@ _GATES = '''
 '''
 
 
-@functools.lru_cache(maxsize=None)
+@elementwise_kernel('hc', 'hw')
 def _forward_kernel():
     import cupy
     return cupy.ElementwiseKernel(
@@ -43,7 +42,7 @@ def _forward_kernel():
         'gqn_conv_lstm_forward')
 
 
-@functools.lru_cache(maxsize=None)
+@elementwise_kernel('hc', 'hw')
 def _backward_kernel():
     import cupy
     return cupy.ElementwiseKernel(

@@ -1,11 +1,11 @@
 """Elementwise KL divergence between diagonal Gaussians given by log-variances, fused."""
-import functools
-
 import chainer
 import numpy
 
+from gqn.functions.cuda_kernels import elementwise_kernel
 
-@functools.lru_cache(maxsize=None)
+
+@elementwise_kernel()
 def _forward_kernel():
     import cupy
     return cupy.ElementwiseKernel(
@@ -17,7 +17,7 @@ def _forward_kernel():
         'gqn_gaussian_kl_forward')
 
 
-@functools.lru_cache(maxsize=None)
+@elementwise_kernel()
 def _backward_kernel():
     import cupy
     return cupy.ElementwiseKernel(

@@ -1,14 +1,15 @@
 """Elementwise negative log-likelihood of a Gaussian with a fixed sigma, fused."""
-import functools
 import math
 
 import chainer
 import numpy
 
+from gqn.functions.cuda_kernels import elementwise_kernel
+
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
 
-@functools.lru_cache(maxsize=None)
+@elementwise_kernel('log_sigma', 'inv_var')
 def _forward_kernel():
     import cupy
     return cupy.ElementwiseKernel(
@@ -18,7 +19,7 @@ def _forward_kernel():
         'gqn_gaussian_nll_forward')
 
 
-@functools.lru_cache(maxsize=None)
+@elementwise_kernel('inv_var')
 def _backward_kernel():
     import cupy
     return cupy.ElementwiseKernel(

@@ -1,0 +1,1 @@
+"""Helpers for testing the project (and code built on it), shipped with the package."""
