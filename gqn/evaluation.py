@@ -294,9 +294,8 @@ def baseline_dataset(config, root):
 
 
 def run_eval(args):
-    import json
-    import chainer
     from gqn import shards
+    from gqn.cuda import get_device
     from gqn.errors import GQNError
     from gqn.shard_dataset import ShardDataset
     from gqn.snapshot import load_trained
@@ -310,8 +309,7 @@ def run_eval(args):
     if not root:
         raise GQNError('no dataset: pass --dataset ROOT')
     sigma = args.sigma or (config.sigma_end if config else 0.7)
-    device = chainer.get_device(args.device)
-    device.use()
+    device = get_device(args.device)
     model.to_device(device)
     dataset = ShardDataset(root, args.split)
     dataset.check_compatible(model.hp)

@@ -166,8 +166,8 @@ def ground_truth(root, split, dataset, scene, orbit):
 
 
 def run_gif(args):
-    import chainer
     import numpy as np
+    from gqn.cuda import get_device
     from gqn.errors import GQNError
     from gqn.shard_dataset import ShardDataset
     from gqn.snapshot import load_trained
@@ -183,8 +183,7 @@ def run_gif(args):
     for name in ('frames', 'scale', 'duration', 'mean_samples'):
         if getattr(args, name) <= 0:
             raise GQNError('--%s must be positive' % name.replace('_', '-'))
-    device = chainer.get_device(args.device)
-    device.use()
+    device = get_device(args.device)
     model.to_device(device)
     dataset = ShardDataset(root, args.split)
     dataset.check_compatible(model.hp)

@@ -38,6 +38,18 @@ class GQN(chainer.Chain):
     def hoist(self, value):
         self.generator.hoist = bool(value)
 
+    def scale_viewpoints(self, v):
+        """``v`` ``(..., 7)`` with its positions multiplied by ``hp.position_scale``
+        (``v`` itself when the scale is 1)."""
+        s = self.hp.position_scale
+        if s == 1:
+            return v
+        array = chainer.as_array(v)
+        xp = chainer.backend.get_array_module(array)
+        factor = xp.ones(array.shape[-1], dtype=array.dtype)
+        factor[:3] = s
+        return v * factor
+
     def compute_r(self, x_c, v_c):
         """The scene representation: the sum over context views of the per-view ``r``.
 
@@ -57,7 +69,7 @@ class GQN(chainer.Chain):
             return chainer.Variable(
                 xp.zeros((B, hp.r_channels, hp.r_size, hp.r_size), dtype=dtype))
         x = F.cast(F.reshape(x_c, (B * K,) + x_c.shape[2:]), dtype)
-        v = F.cast(F.reshape(v_c, (B * K, v_c.shape[2])), dtype)
+        v = F.cast(F.reshape(self.scale_viewpoints(v_c), (B * K, v_c.shape[2])), dtype)
         r = self.representation(x, v)
         return F.sum(F.reshape(r, (B, K) + r.shape[1:]), axis=1)
 
@@ -74,7 +86,7 @@ class GQN(chainer.Chain):
             1x1 conv; clip to [0, 1] for display) and ``kl`` ``(B,)``, the
             sum over steps and latent elements of KL(posterior || prior) in nats.
         """
-        return self.generator(v_q, self.compute_r(x_c, v_c), x_q)
+        return self.generator(self.scale_viewpoints(v_q), self.compute_r(x_c, v_c), x_q)
 
     def generate(self, x_c, v_c, v_q):
         """Render the query viewpoint with ``z`` drawn from the prior.
@@ -85,4 +97,4 @@ class GQN(chainer.Chain):
         Returns:
             ~chainer.Variable: the mean image ``(B, 3, H, W)`` (unbounded).
         """
-        return self.generator(v_q, self.compute_r(x_c, v_c))[0]
+        return self.generator(self.scale_viewpoints(v_q), self.compute_r(x_c, v_c))[0]

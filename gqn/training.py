@@ -114,9 +114,10 @@ def build_trainer(config, out, comm=None, quiet=False):
     from gqn import shards
     from gqn.adam import Adam
     from gqn.context_query import ContextQuerySampler
+    from gqn.cuda import get_device
     from gqn.errors import GQNError
     from gqn.evaluator import GQNEvaluator
-    from gqn.hyperparams import HyperParameters
+    from gqn.hyperparams import HyperParameters, position_scale_for
     from gqn.loss import GQNLoss
     from gqn.model import GQN
     from gqn.prediction_grid import PredictionGrid
@@ -126,11 +127,7 @@ def build_trainer(config, out, comm=None, quiet=False):
 
     rank, size = (comm.rank, comm.size) if comm is not None else (0, 1)
     lead = rank == 0
-    try:
-        device = chainer.get_device(config.device)
-    except Exception as e:
-        raise GQNError('bad --device %r: %s' % (config.device, e))
-    device.use()
+    device = get_device(config.device, comm.intra_rank if comm is not None else 0)
 
     # data: each rank reads its own share of the shards
     names = shards.list_shards(config.dataset, 'train')
@@ -147,7 +144,10 @@ def build_trainer(config, out, comm=None, quiet=False):
             print('note:', note)
 
     # model
-    model_dict = {'image_size': train_set.image_size, **config.model}
+    # derived from the data unless given: the same on every rank (the first shard)
+    first_viewpoints = shards.open_shard(config.dataset, 'train', names[0])[1]
+    model_dict = {'image_size': train_set.image_size,
+                  'position_scale': position_scale_for(first_viewpoints), **config.model}
     hp = HyperParameters.from_dict(model_dict)
     train_set.check_compatible(hp)
     np.random.seed(config.seed)
@@ -267,6 +267,9 @@ def _train(config, out, comm, resume, quiet):
     lead = comm is None or comm.rank == 0
     trainer = build_trainer(config, out, comm, quiet=quiet)
     model = trainer.updater.get_optimizer('main').target.model
+    # the derived hyperparameters go into config.json, so a resume rebuilds the same model
+    config = config.replace(model={**config.model, 'image_size': model.hp.image_size,
+                                   'position_scale': model.hp.position_scale})
     if lead:
         os.makedirs(os.path.join(out, SNAPSHOT_DIR), exist_ok=True)
         config.to_json(os.path.join(out, 'config.json'))

@@ -1,9 +1,11 @@
 import json
 
+import numpy
+
 import pytest
 
 from gqn.errors import GQNError
-from gqn.hyperparams import HyperParameters
+from gqn.hyperparams import HyperParameters, position_scale_for
 
 
 def test_defaults_are_the_papers():
@@ -29,6 +31,9 @@ def test_derived_sizes(rep, r_size):
     (dict(representation='pond'), 'pond'),
     (dict(shared_core='yes'), 'shared_core'),
     (dict(lstm_kernel_size=4), 'odd'),
+    (dict(position_scale=0), 'position_scale'),
+    (dict(position_scale=True), 'position_scale'),
+    (dict(position_scale=float('nan')), 'position_scale'),
 ])
 def test_validation(kw, needle):
     with pytest.raises(GQNError, match=needle):
@@ -65,3 +70,13 @@ def test_bad_json_file(tmp_path):
     path.write_text('{"image_size": 65}')
     with pytest.raises(GQNError, match='hp.json.*multiple of 16'):
         HyperParameters.from_json(str(path))
+
+
+def test_position_scale_gives_unit_rms_camera_distance():
+    v = numpy.zeros((2, 3, 7), numpy.float32)
+    v[..., 0] = 6.5                      # every camera at distance 6.5
+    assert position_scale_for(v) == 0.1538
+    v[1, :, 0], v[1, :, 1] = 0, 13.0     # half at 6.5, half at 13: RMS sqrt((42.25 + 169) / 2)
+    assert position_scale_for(v) == float('%.4g' % (1 / numpy.sqrt((42.25 + 169) / 2)))
+    assert position_scale_for(numpy.zeros((4, 7))) == 1.0
+    assert HyperParameters().position_scale == 1.0  # the paper's networks read raw positions

@@ -57,6 +57,25 @@ def test_randomness_comes_from_numpy_random(tiny_hp, gqn_batch):
     assert numpy.abs(a - c).max() > 0
 
 
+def test_position_scale_scales_only_the_positions(tiny_hp, gqn_batch):
+    """A model with position_scale s computes what the same parameters compute with
+    scale 1 on viewpoints whose x, y, z were multiplied by s."""
+    scaled, plain = GQN(tiny_hp(position_scale=0.25)), GQN(tiny_hp())
+    plain.copyparams(scaled)
+    x_c, v_c, x_q, v_q = gqn_batch()
+    factor = numpy.array([0.25] * 3 + [1] * 4, numpy.float32)
+    with chainer.no_backprop_mode():
+        numpy.random.seed(3)
+        a = scaled.reconstruct(x_c, v_c, x_q, v_q)
+        numpy.random.seed(3)
+        b = plain.reconstruct(x_c, v_c * factor, x_q, v_q * factor)
+        numpy.random.seed(3)
+        c = plain.reconstruct(x_c, v_c, x_q, v_q)
+    numpy.testing.assert_allclose(a[0].array, b[0].array, rtol=1e-5, atol=1e-6)
+    numpy.testing.assert_allclose(a[1].array, b[1].array, rtol=1e-5, atol=1e-5)
+    assert numpy.abs(a[0].array - c[0].array).max() > 1e-4
+
+
 def test_context_changes_the_output(tiny_hp, gqn_batch):
     model = GQN(tiny_hp())
     x_c, v_c, x_q, v_q = gqn_batch()

@@ -33,6 +33,11 @@ def test_run_directory_holds_everything(synthetic_dataset, tmp_path):
     names = set(os.listdir(run))
     assert {'config.json', 'hyperparams.json', 'log', 'snapshots', 'images', 'model'} <= names
     assert {'loss.png', 'nll.png', 'kl.png', 'mse.png', 'bpp.png', 'sigma.png', 'lr.png'} <= names
+    # the position scale comes from the data (cameras at distance 3: 1/3) and is recorded
+    with open(os.path.join(run, 'hyperparams.json')) as f:
+        assert json.load(f)['position_scale'] == 0.3333
+    with open(os.path.join(run, 'config.json')) as f:
+        assert json.load(f)['model']['position_scale'] == 0.3333
     assert sorted(os.listdir(os.path.join(run, 'snapshots'))) == [
         'hyperparams.json', 'snapshot_iter_4.npz', 'snapshot_iter_6.npz']
     assert sorted(os.listdir(os.path.join(run, 'images'))) == [
