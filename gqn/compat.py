@@ -24,8 +24,9 @@ setuptools < 74) nothing changes. What each one replaces, and why:
   (``nvidia-*-cu12``); :func:`gqn.cuda.preload_wheel_libraries` loads them
   before CuPy is imported, so nobody has to set ``LD_LIBRARY_PATH``. CuPy 14
   finds them itself.
-- Chainer's import-time warning that cuDNN is not enabled is silenced: CuPy 14
-  has no cuDNN at all, and the convolutions run on cuBLAS instead.
+- Chainer's import-time warning that cuDNN is not enabled is silenced (CuPy 14
+  has no cuDNN at all; the convolutions run on cuBLAS instead), and so is
+  CuPy's that NCCL is missing (only multi-GPU training needs it, and says so).
 
 Results on NumPy 2 follow NEP 50's promotion rules; the project's code keeps
 float32 arrays float32 by passing Python floats or same-dtype arrays, and the
@@ -120,5 +121,9 @@ def apply():
         # CuPy 14 has no cuDNN at all (and 13 may lack it): the convolutions then run
         # on cuBLAS, which `gqn train` reports; Chainer's import-time warning is noise.
         warnings.filterwarnings('ignore', message='cuDNN is not enabled', category=UserWarning)
+        # CuPy's import-time note that NCCL is missing: only multi-GPU training needs it,
+        # and `gqn train --multi-node` says so where it does.
+        warnings.filterwarnings('ignore', message=r'\s*nccl library could not be loaded',
+                                category=UserWarning)
     if any(name in sys.modules for name in _NUMPY_USERS):
         apply_numpy_shims()
