@@ -158,7 +158,7 @@ def evaluate(model, dataset, max_context=None, scenes=DEFAULT_SCENES, batch_size
             reporter = chainer.Reporter()
             reporter.add_observer('main', loss_fun)
             samples = []
-            with fixed_seed(seed + k, xp), chainer.no_backprop_mode(), \
+            with fixed_seed(seed + k), chainer.no_backprop_mode(), \
                     chainer.using_config('train', False), reporter.scope(observation):
                 loss_fun(sigma=sigma, **batch)
                 for _ in range(mean_samples):
@@ -278,7 +278,7 @@ def prediction_figure(model, dataset, path, scenes=4, context=3, seed=0, device=
                                   fixed_context=min(context, dataset.views - 1))
     batch = sampler(examples)
     nearest = to_uint8(nearest_context_view(batch['x_c'], batch['v_c'], batch['v_q']))
-    with fixed_seed(seed, device.xp):
+    with fixed_seed(seed):
         rows = prediction_rows(model, {k: device.send(v) for k, v in batch.items()})
     save_png(path, tile([r + [nearest[i]] for i, r in enumerate(rows)]), scale=2)
 

@@ -62,7 +62,7 @@ class GQNEvaluator(extensions.Evaluator):
         sampler = ContextQuerySampler(self.views, seed=self.seed)
         summary = reporter_module.DictSummary()
         xp = loss_fun.xp
-        with fixed_seed(self.seed, xp), chainer.no_backprop_mode():
+        with fixed_seed(self.seed), chainer.no_backprop_mode():
             for scenes in iterator:
                 batch = sampler(scenes, self.device)
                 observation = {}

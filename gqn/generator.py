@@ -7,6 +7,7 @@ from gqn.core import ConvLSTMCore, invariant_gates, shares_transforms
 from gqn.functions import gaussian_kl
 from gqn.functions.concat_convolution_2d import TransformCache
 from gqn.functions.stock_ops import stock_ops_enabled
+from gqn.random_state import latent_noise
 from gqn.representation import broadcast_viewpoint
 
 # Channels of the query image after its 4x4 stride-4 downsampling (3 * 4 * 4:
@@ -31,9 +32,9 @@ class GaussianHead(chainer.Chain):
 
 
 def sample_gaussian(mu, lv):
-    """``mu + exp(lv / 2) * eps`` with ``eps`` from ``xp.random`` of ``mu``'s arrays."""
+    """``mu + exp(lv / 2) * eps`` with ``eps`` from :data:`gqn.random_state.latent_noise`."""
     xp = chainer.backend.get_array_module(mu)
-    eps = xp.random.standard_normal(mu.shape).astype(mu.dtype, copy=False)
+    eps = latent_noise.standard_normal(xp, mu.shape, mu.dtype)
     return mu + F.exp(0.5 * lv) * eps
 
 

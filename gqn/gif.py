@@ -107,7 +107,7 @@ def scene_frames(model, x, v, orbit, context, samples, mean_samples, seed, devic
         v_q = device.send(v_q[None])
         images = []
         for s in range(max(samples, mean_samples)):
-            with fixed_seed(seed * 1000 + s, device.xp), chainer.no_backprop_mode(), \
+            with fixed_seed(seed * 1000 + s), chainer.no_backprop_mode(), \
                     chainer.using_config('train', False):
                 images.append(np.clip(chainer.backend.CpuDevice().send(
                     model.generate(x_c, v_c, v_q).array[0]), 0, 1))

@@ -70,7 +70,7 @@ class PredictionGrid(training.Extension):
         sampler = ContextQuerySampler(len(self.examples[0][1]), seed=self.seed,
                                       fixed_context=self.context)
         batch = sampler(self.examples, self.device)
-        with fixed_seed(self.seed, self.model.xp):
+        with fixed_seed(self.seed):
             rows = prediction_rows(self.model, batch)
         d = os.path.join(trainer.out, 'images')
         os.makedirs(d, exist_ok=True)

@@ -3,8 +3,10 @@
 A snapshot ``<run>/snapshots/snapshot_iter_<N>.npz`` holds the trainer's
 serialization (model parameters, Adam moments and step count, the iterator's
 position and order, the context/query sampler's RNG, extension states) and
-the global NumPy/CuPy RNG state, so a resumed run continues exactly where the
-snapshot was taken. The hyperparameters live beside it as
+the global NumPy RNG state (the iterator's shuffles), so a resumed run continues
+exactly where the snapshot was taken. The latent noise needs no state: it is
+keyed by ``(seed, rank, iteration)`` (:mod:`gqn.random_state`), on the CPU and
+on CUDA alike. The hyperparameters live beside it as
 ``<run>/snapshots/hyperparams.json``. Loading never unpickles.
 """
 import os

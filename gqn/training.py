@@ -175,7 +175,8 @@ def build_trainer(config, out, comm=None, quiet=False):
     iterator = chainer.iterators.SerialIterator(train_set, config.batch_size)
     updater = GQNUpdater(iterator, optimizer, converter,
                          sigma=(config.sigma_start, config.sigma_end, config.sigma_steps),
-                         lr=(config.lr_start, config.lr_end, config.lr_steps), device=device)
+                         lr=(config.lr_start, config.lr_end, config.lr_steps), device=device,
+                         noise_key=(config.seed, rank))
     trainer = training.Trainer(updater, StopTrigger(config, comm), out=out)
 
     # extensions
@@ -222,9 +223,10 @@ def _restart_rank_streams(trainer, seed, rank):
     Snapshots hold rank 0's state only. Every rank restores the parameters
     and Adam moments (identical on all ranks), the iteration and the
     schedules from it; a rank other than 0 starts a fresh pass over its own
-    shards with sampler and latent-noise streams seeded by ``(seed, rank,
-    iteration)``, so resuming is deterministic but not bit-identical to an
-    uninterrupted multi-node run.
+    shards (shuffled by NumPy's global generator) with a sampler seeded by
+    ``(seed, rank, iteration)``, so resuming is deterministic but not
+    bit-identical to an uninterrupted multi-node run. (The latent noise is keyed
+    by ``(seed, rank, iteration)`` anyway and continues exactly.)
     """
     import numpy as np
     entropy = np.random.SeedSequence([seed, rank, trainer.updater.iteration])
@@ -240,6 +242,7 @@ def train(config, out, resume=False, multi_node=False, quiet=False):
     Under ``multi_node`` an error on any rank aborts all of them (MPI_Abort),
     after printing it, instead of leaving the others waiting forever.
     """
+    from gqn.random_state import latent_noise
     os.environ.setdefault('MPLBACKEND', 'Agg')
     comm = _communicator(multi_node)
     try:
@@ -256,6 +259,8 @@ def train(config, out, resume=False, multi_node=False, quiet=False):
             traceback.print_exc()
         sys.stderr.flush()
         comm.mpi_comm.Abort(2)
+    finally:
+        latent_noise.set_key()  # unkeyed again for whatever the process does next
 
 
 def _train(config, out, comm, resume, quiet):

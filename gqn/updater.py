@@ -5,6 +5,7 @@ import chainer
 from chainer import training
 
 from gqn.errors import GQNError
+from gqn.random_state import latent_noise
 
 
 def linear_schedule(start, end, steps, iteration):
@@ -32,12 +33,17 @@ class GQNUpdater(training.updaters.StandardUpdater):
         sigma (tuple): ``(start, end, steps)`` of the pixel sigma schedule.
         lr (tuple): ``(start, end, steps)`` of Adam's ``alpha``.
         device: Chainer device the batch is sent to.
+        noise_key (tuple): ints; step ``i`` draws its latent noise from
+            :data:`gqn.random_state.latent_noise` keyed by ``noise_key + (i,)``
+            (``(seed, rank)`` in ``gqn train``), on every device alike, so that a
+            resumed run continues the noise exactly.
     """
 
-    def __init__(self, iterator, optimizer, converter, sigma, lr, device):
+    def __init__(self, iterator, optimizer, converter, sigma, lr, device, noise_key=(0, 0)):
         super().__init__(iterator, optimizer, converter=converter, device=device)
         self.sigma_schedule = sigma
         self.lr_schedule = lr
+        self.noise_key = tuple(noise_key)
 
     @property
     def sigma(self):
@@ -50,6 +56,7 @@ class GQNUpdater(training.updaters.StandardUpdater):
         optimizer.alpha = linear_schedule(*self.lr_schedule, self.iteration)
         sigma = self.sigma
         chainer.report({'sigma': sigma, 'lr': optimizer.alpha})
+        latent_noise.set_key(*self.noise_key, self.iteration)
         loss = loss_fun(sigma=sigma, **batch)
         value = float(loss.array)
         if not math.isfinite(value):
