@@ -1,7 +1,9 @@
 """Splitting scenes into context views and a query view, as in the paper."""
+import chainer
 import numpy as np
 
 from gqn.errors import GQNError
+from gqn.shard_dataset import to_model_images
 
 
 class ContextQuerySampler:
@@ -63,15 +65,22 @@ class ContextQuerySampler:
         return context, query
 
     def __call__(self, batch, device=None):
-        x = np.stack([b[0] for b in batch])
-        v = np.stack([b[1] for b in batch])
+        """Scenes as from :class:`gqn.ShardDataset` (float, or uint8 with ``raw``) → the
+        batch dict. Only the ``K + 1`` views used are gathered, sent to ``device`` in
+        one copy for the images and one for the viewpoints, and (uint8) converted to
+        float32 there."""
         context, query = self.sample_indices(len(batch))
-        rows = np.arange(len(batch))
-        out = {'x_c': x[rows[:, None], context], 'v_c': v[rows[:, None], context],
-               'x_q': x[rows, query], 'v_q': v[rows, query]}
+        k = context.shape[1]
+        views = np.concatenate([context, query[:, None]], axis=1)
+        x = np.stack([np.asarray(scene[0][idx]) for scene, idx in zip(batch, views)])
+        v = np.stack([np.asarray(scene[1][idx]) for scene, idx in zip(batch, views)])
         if device is not None:
-            out = {k: device.send(a) for k, a in out.items()}
-        return out
+            x, v = device.send(x), device.send(v)
+        if x.dtype == np.uint8:
+            x = to_model_images(x)
+        xp = chainer.backend.get_array_module(x)
+        return {'x_c': xp.ascontiguousarray(x[:, :k]), 'v_c': xp.ascontiguousarray(v[:, :k]),
+                'x_q': xp.ascontiguousarray(x[:, k]), 'v_q': xp.ascontiguousarray(v[:, k])}
 
     def serialize(self, serializer):
         """Save or restore the generator state (exact resume)."""

@@ -29,14 +29,18 @@ class ShardDataset(chainer.dataset.DatasetMixin):
         split (str): ``'train'``, ``'test'``...
         shard_names (list of str or None): Use only these shards (e.g. one
             rank's share); default all.
+        raw (bool): Return the images as stored, uint8 ``(V, H, W, 3)`` (a view
+            of the memory map), for a converter that picks the views it needs and
+            converts only those, on the device (:class:`gqn.context_query.ContextQuerySampler`).
 
     Datasets written by other GQN tools (no ``manifest.json``) are read as
     well: image size, view count and viewpoint width are inferred from the
     first shard and listed in :attr:`assumptions`.
     """
 
-    def __init__(self, root, split, shard_names=None):
+    def __init__(self, root, split, shard_names=None, raw=False):
         self.root = root
+        self.raw = raw
         self.split = split
         self.manifest = shards.read_manifest(root)
         names = shards.list_shards(root, split) if shard_names is None else list(shard_names)
@@ -103,15 +107,23 @@ class ShardDataset(chainer.dataset.DatasetMixin):
         return s, i - self._offsets[s]
 
     def get_example(self, i):
-        """Scene ``i`` as ``(x, v)``: float32 ``(V, 3, H, W)`` in [0, 1], float32 ``(V, 7)``."""
+        """Scene ``i`` as ``(x, v)``: float32 ``(V, 3, H, W)`` in [0, 1] (uint8 ``(V, H, W, 3)``
+        with ``raw``), float32 ``(V, 7)``."""
         s, j = self.locate(i)
         try:
-            images = np.asarray(self._images[s][j])
+            images = self._images[s][j] if self.raw else np.asarray(self._images[s][j])
             v = np.array(self._viewpoints[s][j], dtype=np.float32)
         except (OSError, ValueError) as e:
             raise GQNError('%s: unreadable (%s)' % (
                 os.path.join(self.root, self.split, shards.IMAGES,
                              self.shard_names[s] + '.npy'), e))
-        x = images.transpose(0, 3, 1, 2).astype(np.float32)
-        x *= np.float32(1 / 255)
-        return x, v
+        return (images if self.raw else to_model_images(images)), v
+
+
+def to_model_images(images):
+    """uint8 ``(..., H, W, 3)`` (NumPy or CuPy) → float32 ``(..., 3, H, W)`` in [0, 1]."""
+    import chainer
+    xp = chainer.backend.get_array_module(images)
+    x = xp.moveaxis(images, -1, -3).astype(np.float32)
+    x *= np.float32(1 / 255)
+    return x

@@ -133,12 +133,12 @@ def build_trainer(config, out, comm=None, quiet=False):
     names = shards.list_shards(config.dataset, 'train')
     if len(names) < size:
         raise GQNError('%d train shards cannot be split across %d ranks' % (len(names), size))
-    train_set = ShardDataset(config.dataset, 'train', names[rank::size])
+    train_set = ShardDataset(config.dataset, 'train', names[rank::size], raw=True)
     test_set = None
     if 'test' in shards.list_splits(config.dataset):
         test_names = shards.list_shards(config.dataset, 'test')
         if len(test_names) >= size:
-            test_set = ShardDataset(config.dataset, 'test', test_names[rank::size])
+            test_set = ShardDataset(config.dataset, 'test', test_names[rank::size], raw=True)
     if lead:
         for note in train_set.assumptions:
             print('note:', note)
@@ -176,7 +176,9 @@ def build_trainer(config, out, comm=None, quiet=False):
     updater = GQNUpdater(iterator, optimizer, converter,
                          sigma=(config.sigma_start, config.sigma_end, config.sigma_steps),
                          lr=(config.lr_start, config.lr_end, config.lr_steps), device=device,
-                         noise_key=(config.seed, rank))
+                         noise_key=(config.seed, rank),
+                         # reading the loss synchronises a GPU: check at log intervals there
+                         finite_check_interval=1 if device.xp is np else config.log_interval)
     trainer = training.Trainer(updater, StopTrigger(config, comm), out=out)
 
     # extensions

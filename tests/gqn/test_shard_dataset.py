@@ -92,3 +92,17 @@ def test_sampler_batch_matches_indices(synthetic_dataset):
     for i in range(4):
         np.testing.assert_array_equal(batch['x_q'][i], scenes[i][0][query[i]])
         np.testing.assert_array_equal(batch['v_c'][i], scenes[i][1][context[i]])
+
+
+@pytest.mark.parametrize('overlap', [False, True])
+def test_raw_scenes_give_the_same_batch_bit_for_bit(synthetic_dataset, overlap):
+    """Training reads uint8 scenes and converts only the views it uses, after the copy
+    to the device: the batch is the one the float scenes give."""
+    floats, raw = (ShardDataset(synthetic_dataset, 'train', raw=r) for r in (False, True))
+    x, _ = raw[3]
+    assert x.dtype == np.uint8 and x.shape == (5, 16, 16, 3)
+    a = ContextQuerySampler(5, seed=4, allow_overlap=overlap)([floats[i] for i in range(8)])
+    b = ContextQuerySampler(5, seed=4, allow_overlap=overlap)([raw[i] for i in range(8)])
+    for key in ('x_c', 'v_c', 'x_q', 'v_q'):
+        assert a[key].dtype == b[key].dtype == np.float32 and b[key].flags.c_contiguous
+        np.testing.assert_array_equal(a[key], b[key])
