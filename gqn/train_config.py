@@ -7,6 +7,10 @@ from gqn.errors import GQNError
 from gqn.resources import builtin_folder, toml_names, tomllib
 
 
+#: ``communicator`` values: 'auto' picks 'naive' (CPU) or 'pure_nccl' (CUDA).
+COMMUNICATORS = ('auto', 'naive', 'flat', 'pure_nccl')
+
+
 @dataclasses.dataclass
 class TrainConfig:
     """Everything a training run needs besides the data; saved as ``<run>/config.json``.
@@ -38,6 +42,9 @@ class TrainConfig:
     image_interval: int = 5000
     snapshot_interval: int = 1000
     keep_snapshots: int = 2
+    # ChainerMN communicator for --multi-node: 'auto' = 'naive' on the CPU, 'pure_nccl'
+    # on CUDA; 'flat' passes GPU buffers to MPI (needs a CUDA-aware MPI)
+    communicator: str = 'auto'
 
     def __post_init__(self):
         for name in ('batch_size', 'iterations', 'log_interval', 'eval_interval',
@@ -48,6 +55,9 @@ class TrainConfig:
             raise GQNError('max_context and minutes must be >= 0')
         if self.sigma_start <= 0 or self.sigma_end <= 0:
             raise GQNError('sigma must stay positive')
+        if self.communicator not in COMMUNICATORS:
+            raise GQNError('communicator must be one of %s, got %r'
+                           % (', '.join(COMMUNICATORS), self.communicator))
 
     @classmethod
     def fields(cls):

@@ -87,7 +87,15 @@ class StopTrigger:
         return self.iterations, 'iteration'
 
 
-def _communicator(multi_node):
+def communicator_name(config_value, device_spec):
+    """The ChainerMN communicator for ``communicator = config_value`` and ``--device``:
+    ``'auto'`` is ``'naive'`` on the CPU and ``'pure_nccl'`` on CUDA."""
+    if config_value != 'auto':
+        return config_value
+    return 'pure_nccl' if device_spec.startswith('@cupy') else 'naive'
+
+
+def _communicator(multi_node, config):
     if not multi_node:
         return None
     from gqn.errors import GQNError
@@ -97,7 +105,21 @@ def _communicator(multi_node):
     except ImportError as e:
         raise GQNError('--multi-node needs mpi4py and an MPI library (Debian: openmpi-bin '
                        'libopenmpi-dev; pip install mpi4py): %s' % e)
-    return chainermn.create_communicator('naive')
+    name = communicator_name(config.communicator, config.device)
+    if name == 'pure_nccl':
+        try:
+            from cupy.cuda import nccl
+            ready = nccl.available
+        except Exception:
+            ready = False
+        if not ready:
+            raise GQNError('multi-GPU training needs NCCL (pip install nvidia-nccl-cu12; '
+                           'scripts/cuda.sh installs it), or a CUDA-aware MPI with '
+                           '--set communicator="flat"')
+    if name != 'naive' and not config.device.startswith('@cupy'):
+        raise GQNError('communicator %r moves GPU buffers: use --device @cupy, or '
+                       'communicator "naive" on the CPU' % name)
+    return chainermn.create_communicator(name)
 
 
 def build_trainer(config, out, comm=None, quiet=False):
@@ -246,7 +268,7 @@ def train(config, out, resume=False, multi_node=False, quiet=False):
     """
     from gqn.random_state import latent_noise
     os.environ.setdefault('MPLBACKEND', 'Agg')
-    comm = _communicator(multi_node)
+    comm = _communicator(multi_node, config)
     try:
         return _train(config, out, comm, resume, quiet)
     except Exception as e:

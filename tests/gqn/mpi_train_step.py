@@ -7,7 +7,7 @@ Usage: mpi_train_step.py DATASET OUT
    over ranks at iteration 2); each rank saves its parameters to
    OUT/trainer_rank<k>.npz; rank 0 alone writes OUT/run (log, snapshots).
 2. One multi-node SGD step of a fresh model on a fixed batch, each rank its
-   half, latents seeded with 100 + rank; rank 0 saves the parameters after
+   half, latent noise keyed by 100 + rank; rank 0 saves the parameters after
    the step to OUT/step.npz for the single-process comparison (plain SGD, so
    the comparison is sensitive to the gradient's scale).
 3. ``gqn.training.train`` with ``resume=True`` continues a copy of the run
@@ -25,6 +25,7 @@ import numpy as np
 from gqn.hyperparams import HyperParameters
 from gqn.loss import GQNLoss
 from gqn.model import GQN
+from gqn.random_state import fixed_seed
 from gqn.train_config import TrainConfig
 from gqn.training import build_trainer, train
 from tiny_gqn import TINY_MODEL, fixed_batch
@@ -48,8 +49,8 @@ def main(dataset, out):
     optimizer = chainermn.create_multi_node_optimizer(chainer.optimizers.SGD(lr=0.1), comm)
     optimizer.setup(loss_fun)
     optimizer.is_changed(loss_fun)  # parameters are identical (same seed): no broadcast step
-    np.random.seed(100 + comm.rank)
-    loss = loss_fun(sigma=1.0, **half)
+    with fixed_seed(100 + comm.rank):  # latent noise keyed per rank
+        loss = loss_fun(sigma=1.0, **half)
     loss_fun.cleargrads()
     loss.backward()
     optimizer.update()

@@ -52,3 +52,17 @@ def test_unknown_device_is_one_line(synthetic_dataset, tmp_path, capsys):
 def test_wheel_library_dirs_are_lib_folders_of_nvidia_packages():
     for d in wheel_library_dirs():
         assert d.endswith('lib') and '/nvidia/' in d
+
+
+@pytest.mark.parametrize('value, device, name', [
+    ('auto', '@numpy', 'naive'), ('auto', '@cupy', 'pure_nccl'), ('auto', '@cupy:1', 'pure_nccl'),
+    ('flat', '@cupy:0', 'flat'), ('naive', '@cupy', 'naive'),
+])
+def test_communicator_for_the_device(value, device, name):
+    from gqn.training import communicator_name
+    assert communicator_name(value, device) == name
+
+
+def test_unknown_communicator_is_refused():
+    with pytest.raises(GQNError, match='communicator must be one of'):
+        TrainConfig(communicator='nccl')

@@ -10,6 +10,7 @@ import pytest
 from gqn.hyperparams import HyperParameters
 from gqn.loss import GQNLoss
 from gqn.model import GQN
+from gqn.random_state import fixed_seed
 
 from tiny_gqn import TINY_MODEL, fixed_batch
 
@@ -59,8 +60,8 @@ def test_two_ranks_all_reduce_gradients(synthetic_dataset, tmp_path):
     grads = []
     for rank in range(2):
         half = {k: v[4 * rank:4 * rank + 4] for k, v in batch.items()}
-        np.random.seed(100 + rank)
-        loss = loss_fun(sigma=1.0, **half)
+        with fixed_seed(100 + rank):
+            loss = loss_fun(sigma=1.0, **half)
         loss_fun.cleargrads()
         loss.backward()
         grads.append({k: p.grad.copy() for k, p in loss_fun.namedparams()})
