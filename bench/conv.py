@@ -128,7 +128,7 @@ def main():
     if unknown:
         parser.error(f'unknown shapes: {", ".join(unknown)}')
 
-    import chainer  # NOQA: loads NumPy's BLAS, so threadpoolctl sees it
+    import chainer  # noqa: F401  (loads NumPy's BLAS, so threadpoolctl sees it)
     from threadpoolctl import threadpool_info, threadpool_limits
     load_before = os.getloadavg()
     results = {}

@@ -33,8 +33,6 @@ def write_data(root, size, scenes=64, views=15, per_shard=32):
 
 
 def measure_preset(preset, root, iterations):
-    import chainer
-    import numpy as np
     from gqn.train_config import TrainConfig, find_preset
     from gqn.training import build_trainer
     config = TrainConfig.from_toml(find_preset(preset)).replace(dataset=root, iterations=10**9)

@@ -61,7 +61,6 @@ class GQNEvaluator(extensions.Evaluator):
         iterator.reset()
         sampler = ContextQuerySampler(self.views, seed=self.seed)
         summary = reporter_module.DictSummary()
-        xp = loss_fun.xp
         with fixed_seed(self.seed), chainer.no_backprop_mode():
             for scenes in iterator:
                 batch = sampler(scenes, self.device)
