@@ -6,6 +6,7 @@ modules import only ``argparse`` at module level, so ``gqn --help`` stays
 fast; heavy imports (Chainer, OpenGL) happen inside ``run_<name>``.
 """
 import argparse
+import errno
 import importlib
 import sys
 
@@ -47,6 +48,12 @@ def main(argv=None):
         status = args._run(args)
     except GQNError as e:
         print('gqn %s: error: %s' % (args.command, e), file=sys.stderr)
+        return 2
+    except OSError as e:
+        if e.filename is None and e.errno != errno.ENOSPC:
+            raise  # not about a path the user gave: a bug, keep its traceback
+        where = '%s: ' % e.filename if e.filename is not None else ''
+        print('gqn %s: error: %s%s' % (args.command, where, e.strerror or e), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print('gqn %s: interrupted' % args.command, file=sys.stderr)

@@ -127,7 +127,6 @@ def evaluate(model, dataset, max_context=None, scenes=DEFAULT_SCENES, batch_size
     from gqn.random_state import fixed_seed
 
     device = device or chainer.get_device('@numpy')
-    xp = device.xp
     views = dataset.views
     max_context = views - 1 if max_context is None else max_context
     if not 1 <= max_context <= views - 1:
@@ -302,6 +301,8 @@ def run_eval(args):
     from gqn.train_config import TrainConfig
 
     model, run_dir = load_trained(args.run)
+    out = args.out or os.path.join(run_dir or os.path.dirname(os.path.abspath(args.run)), 'eval')
+    shards.writable_folder(out)  # before the work, not after it
     config = None
     if run_dir and os.path.exists(os.path.join(run_dir, 'config.json')):
         config = TrainConfig.from_json(os.path.join(run_dir, 'config.json'))
@@ -318,12 +319,11 @@ def run_eval(args):
     result = evaluate(model, dataset, args.max_context, args.scenes, args.batch_size, sigma,
                       args.seed, device, baseline, mean_samples=args.mean_samples)
     result.update(run=args.run, dataset=root, split=args.split, mean_image_from=baseline_root)
-    out = args.out or os.path.join(run_dir or os.path.dirname(os.path.abspath(args.run)), 'eval')
-    os.makedirs(out, exist_ok=True)
     shards.atomic_write_json(os.path.join(out, 'eval.json'), result)
     table = markdown_table(result)
-    with open(os.path.join(out, 'eval.md'), 'w') as f:
-        f.write('# Evaluation of %s on %s (%s split)\n\n' % (args.run, root, args.split) + table)
+    header = '# Evaluation of %s on %s (%s split)\n\n' % (args.run, root, args.split)
+    shards.atomic_write(os.path.join(out, 'eval.md'), lambda f: f.write(header + table),
+                        mode='w')
     prediction_figure(model, dataset, os.path.join(out, 'predictions.png'), seed=args.seed,
                       device=device)
     print(table)

@@ -143,30 +143,32 @@ def compose(rows, scale):
 def save_gif(path, frames, duration):
     """Write uint8 frames as a looping GIF, atomically."""
     from PIL import Image
+    from gqn import shards
     images = [Image.fromarray(f) for f in frames]
-    tmp = '%s.tmp%d.gif' % (path, os.getpid())
-    images[0].save(tmp, save_all=True, append_images=images[1:], loop=0, duration=duration,
-                   optimize=False)
-    os.replace(tmp, path)
+    shards.atomic_write(path, lambda f: images[0].save(
+        f, format='GIF', save_all=True, append_images=images[1:], loop=0, duration=duration,
+        optimize=False))
 
 
 def ground_truth(root, split, dataset, scene, orbit):
     """Re-render scene ``scene`` of a split from ``orbit``, or ``None`` without a scene spec."""
-    import json
     from gqn import shards
+    from gqn.errors import GQNError
     manifest = shards.read_manifest(root)
     s, j = dataset.locate(scene)
     path = os.path.join(root, split, shards.SCENES, dataset.shard_names[s] + '.json')
     if manifest is None or not os.path.exists(path):
         return None
-    with open(path) as f:
-        spec = json.load(f)[j]
+    specs = shards.read_scene_specs(path)
+    if j >= len(specs):
+        raise GQNError('%s: %d scene specs, scene %d asked for' % (path, len(specs), j))
     import renderer
-    return renderer.render_viewpoints(manifest, spec, orbit)
+    return renderer.render_viewpoints(manifest, specs[j], orbit)
 
 
 def run_gif(args):
     import numpy as np
+    from gqn import shards
     from gqn.cuda import get_device
     from gqn.errors import GQNError
     from gqn.shard_dataset import ShardDataset
@@ -183,6 +185,8 @@ def run_gif(args):
     for name in ('frames', 'scale', 'duration', 'mean_samples'):
         if getattr(args, name) <= 0:
             raise GQNError('--%s must be positive' % name.replace('_', '-'))
+    out = args.out or os.path.join(run_dir or '.', 'rotation.gif')
+    shards.writable_folder(os.path.dirname(os.path.abspath(out)))
     device = get_device(args.device)
     model.to_device(device)
     dataset = ShardDataset(root, args.split)
@@ -202,6 +206,5 @@ def run_gif(args):
         truth = ground_truth(root, args.split, dataset, scene, orbit)
         rows.append(scene_frames(model, x, v, orbit, context, args.samples, args.mean_samples,
                                  args.seed, device, truth))
-    out = args.out or os.path.join(run_dir or '.', 'rotation.gif')
     save_gif(out, compose(rows, args.scale), args.duration)
     print('wrote %s (%d frames)' % (out, args.frames))

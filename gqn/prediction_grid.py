@@ -5,6 +5,7 @@ import chainer
 import numpy as np
 from chainer import training
 
+from gqn import shards
 from gqn.context_query import ContextQuerySampler
 from gqn.random_state import fixed_seed
 
@@ -36,9 +37,7 @@ def save_png(path, image, scale=1):
     img = Image.fromarray(image)
     if scale != 1:
         img = img.resize((img.width * scale, img.height * scale), Image.NEAREST)
-    tmp = '%s.tmp%d.png' % (path, os.getpid())
-    img.save(tmp)
-    os.replace(tmp, path)
+    shards.atomic_write(path, lambda f: img.save(f, format='PNG'))
 
 
 def prediction_rows(model, batch):

@@ -1,9 +1,11 @@
 """Model snapshots: ``hyperparams.json`` + ``model.npz`` in a directory, never pickled."""
 import os
+import zipfile
 
 import chainer
 import numpy
 
+from gqn import shards
 from gqn.errors import GQNError
 from gqn.hyperparams import HyperParameters
 
@@ -33,12 +35,7 @@ def save_model(directory, model):
     """
     save_hyperparams(directory, model.hp)
     path = os.path.join(directory, WEIGHTS)
-    tmp = '%s.tmp%d' % (path, os.getpid())
-    with open(tmp, 'wb') as f:
-        chainer.serializers.save_npz(f, model)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    shards.atomic_write(path, lambda f: chainer.serializers.save_npz(f, model))
 
 
 def load_npz_weights(path, link):
@@ -55,6 +52,8 @@ def load_npz_weights(path, link):
             chainer.serializers.NpzDeserializer(f).load(link)
     except OSError as e:
         raise GQNError('cannot read weights %s: %s' % (path, e.strerror or e)) from None
+    except (EOFError, zipfile.BadZipFile) as e:
+        raise GQNError('weights %s are damaged (%s)' % (path, e or type(e).__name__)) from None
     except (KeyError, ValueError) as e:
         raise GQNError('weights %s do not fit the model: %s' % (path, e)) from None
 

@@ -46,6 +46,7 @@ class ShardDataset(chainer.dataset.DatasetMixin):
         names = shards.list_shards(root, split) if shard_names is None else list(shard_names)
         if not names:
             raise GQNError('no shards in %s' % os.path.join(root, split, shards.IMAGES))
+        shards.check_complete(root, split, self.manifest)
         self.shard_names = names
         self._images, self._viewpoints, self._offsets = [], [], [0]
         for name in names:
@@ -55,6 +56,12 @@ class ShardDataset(chainer.dataset.DatasetMixin):
                 raise GQNError('%s: shard %s has shape %s, earlier shards %s' % (
                     os.path.join(root, split), name, images.shape[1:],
                     self._images[0].shape[1:]))
+            if len(images) == 0:
+                raise GQNError('%s: a shard with no scenes' % os.path.join(
+                    root, split, shards.IMAGES, name + '.npy'))
+            if not np.isfinite(viewpoints).all():  # (scenes, views, 7): cheap to check
+                raise GQNError('%s: non-finite viewpoint values (`gqn check %s`)' % (
+                    os.path.join(root, split, shards.VIEWPOINTS, name + '.npy'), root))
             self._images.append(images)
             self._viewpoints.append(viewpoints)
             self._offsets.append(self._offsets[-1] + len(images))

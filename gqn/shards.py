@@ -14,6 +14,7 @@ image file of a shard is written last, so a shard exists exactly when its
 image file does; an interrupted writer leaves only ``*.tmp*`` files behind,
 which the next run removes.
 """
+import errno
 import json
 import os
 import re
@@ -51,25 +52,59 @@ def _tmp_name(path):
     return '%s.tmp%d' % (path, os.getpid())
 
 
+def atomic_write(path, write, mode='wb', size_hint=None):
+    """Write ``path`` so it appears whole or not at all: ``write(f)`` fills a temporary file
+    beside it, which is synced and renamed over ``path``.
+
+    Raises:
+        GQNError: when the file cannot be written (no space, no permission, a path under a
+            file): one line naming ``path``, and ``size_hint`` bytes when space ran out. The
+            temporary file is removed and an existing ``path`` is left as it was.
+    """
+    tmp = _tmp_name(path)
+    try:
+        with open(tmp, mode) as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        _fsync_replace(tmp, path)
+    except OSError as e:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        need = ' (about %.1f MB needed)' % (size_hint / 1e6) if (
+            size_hint and e.errno in (errno.ENOSPC, errno.EFBIG)) else ''
+        raise GQNError('cannot write %s: %s%s' % (path, e.strerror or e, need)) from None
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def writable_folder(path):
+    """Create folder ``path`` if needed; raise :class:`GQNError` when files cannot be written
+    there (a command checks its output before its work, not after it)."""
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise GQNError('%s is a file, not a folder' % path)
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as e:
+        raise GQNError('cannot create %s: %s' % (path, e.strerror or e)) from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise GQNError('%s: not writable' % path)
+
+
 def atomic_save_npy(path, array):
     """Write ``array`` to ``path`` (``.npy``) so it appears whole or not at all."""
-    tmp = _tmp_name(path)
-    with open(tmp, 'wb') as f:
-        np.save(f, np.ascontiguousarray(array), allow_pickle=False)
-        f.flush()
-        os.fsync(f.fileno())
-    _fsync_replace(tmp, path)
+    array = np.ascontiguousarray(array)
+    atomic_write(path, lambda f: np.save(f, array, allow_pickle=False), size_hint=array.nbytes)
 
 
 def atomic_write_json(path, obj):
     """Write ``obj`` as indented JSON to ``path`` atomically."""
-    tmp = _tmp_name(path)
-    with open(tmp, 'w') as f:
+    def write(f):
         json.dump(obj, f, indent=1, sort_keys=True)
         f.write('\n')
-        f.flush()
-        os.fsync(f.fileno())
-    _fsync_replace(tmp, path)
+    atomic_write(path, write, mode='w')
 
 
 def shard_paths(root, split, index):
@@ -151,9 +186,39 @@ def read_manifest(root):
         return None
     try:
         with open(path) as f:
-            return json.load(f)
+            manifest = json.load(f)
     except (OSError, ValueError) as e:
-        raise GQNError('%s: unreadable manifest (%s)' % (path, e))
+        raise GQNError('%s: unreadable manifest (%s)' % (path, e)) from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get('splits', {}), dict):
+        raise GQNError('%s: not a dataset manifest (a JSON object with a "splits" object)'
+                       % path)
+    return manifest
+
+
+#: Written by ``gqn render`` when it starts, replaced by the manifest once every shard exists.
+IN_PROGRESS = 'render-in-progress.json'
+
+
+def check_complete(root, split, manifest):
+    """Raise :class:`GQNError` when ``split`` of the dataset is not all there: an import that
+    failed or is running (``complete: false``), or a render in progress or interrupted (its
+    marker file, or fewer shards than the manifest lists). ``manifest`` may be ``None``."""
+    if os.path.exists(os.path.join(root, IN_PROGRESS)):
+        raise GQNError('%s is incomplete (a render in progress or interrupted): run the same '
+                       '`gqn render` command again to finish it' % root)
+    if manifest is None:
+        return
+    if manifest.get('complete') is False:
+        raise GQNError('%s is incomplete (an import that stopped or is still running): run '
+                       'the same `gqn import-deepmind` command again to finish it (`gqn check '
+                       '%s` says what is missing)' % (root, root))
+    expected = manifest.get('splits', {}).get(split)
+    if isinstance(expected, dict) and isinstance(expected.get('shards'), int):
+        found = len([n for n in list_shards(root, split) if shard_exists(root, split, int(n))])
+        if found < expected['shards']:
+            raise GQNError('%s is incomplete: %d of %d %s shards (a render in progress or '
+                           'interrupted): run the same `gqn render` command again to finish it'
+                           % (root, found, expected['shards'], split))
 
 
 def load_array(path, mmap=True):
@@ -186,23 +251,32 @@ def open_shard(root, split, name):
     return images, viewpoints
 
 
-def _check_scene_file(path, scenes):
+def read_scene_specs(path, scenes=None):
+    """The list of scene specs in a shard's ``scenes/NNNN.json`` (``scenes`` of them)."""
     try:
         with open(path) as f:
             specs = json.load(f)
     except (OSError, ValueError) as e:
-        raise GQNError('%s: unreadable scene specs (%s)' % (path, e))
-    if not isinstance(specs, list) or len(specs) != scenes:
-        raise GQNError('%s: expected a list of %d scene specs' % (path, scenes))
+        raise GQNError('%s: unreadable scene specs (%s)' % (path, e)) from None
+    if not isinstance(specs, list) or (scenes is not None and len(specs) != scenes):
+        raise GQNError('%s: expected a list of %s scene specs' % (path, scenes or 'the'))
+    return specs
 
 
-def check_dataset(root, tolerance=1e-3):
+def _check_scene_file(path, scenes, check_spec):
+    specs = read_scene_specs(path, scenes)
+    if check_spec is not None:
+        for i, spec in enumerate(specs):
+            check_spec(spec, '%s: scene %d' % (path, i))
+
+
+def check_dataset(root, tolerance=1e-3, check_spec=None):
     """Validate a dataset; raise :class:`GQNError` naming the first bad file.
 
     Checks every shard of every split: dtypes and shapes, equal views and
     image size across shards, finite viewpoints with unit-norm (cos, sin)
     pairs (within ``tolerance``), scene-spec files (if any) with one entry per
-    scene, and, when there is a manifest, image size, views, scenes per shard
+    scene (each checked by ``check_spec(spec, where)`` when given), and, when there is a manifest, image size, views, scenes per shard
     and scene/shard counts per split against it.
 
     Returns:
@@ -261,7 +335,7 @@ def check_dataset(root, tolerance=1e-3):
                     raise GQNError('%s: (cos, sin) pair at columns %d, %d is not unit-norm '
                                    '(off by %.3g)' % (vp_path, c, c + 1, err))
             if os.path.exists(scene_path):
-                _check_scene_file(scene_path, images.shape[0])
+                _check_scene_file(scene_path, images.shape[0], check_spec)
             scenes += images.shape[0]
         if expected is not None and scenes != expected['scenes']:
             raise GQNError('%s: %d scenes, the manifest says %d'

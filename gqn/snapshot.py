@@ -11,15 +11,25 @@ on CUDA alike. The hyperparameters live beside it as
 """
 import os
 import re
+import zipfile
 
 import numpy as np
 from chainer import serializers
 from chainer import training
 
+from gqn import shards
 from gqn.errors import GQNError
 
 SNAPSHOT_DIR = 'snapshots'
 _NAME_RE = re.compile(r'^snapshot_iter_(\d+)\.npz$')
+_TEMP_RE = re.compile(r'^snapshot_iter_\d+\.npz\.tmp\d+$')
+#: what a damaged snapshot raises when read
+_READ_ERRORS = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile)
+#: the iterator's state: it fits only a run with the same number of processes
+ITERATOR_STATE = 'updater/iterator:main/'
+#: snapshot keys that belong to rank 0 alone: its place in its own shards and its
+#: context/query sampler
+RANK_STATE = (ITERATOR_STATE, 'updater/converter/')
 
 
 def _rng_state():
@@ -36,17 +46,50 @@ def _set_rng_state(npz):
 
 
 def save_snapshot(trainer, path):
-    """Serialize ``trainer`` and the RNG state to ``path`` atomically."""
+    """Serialize ``trainer`` and the RNG state to ``path`` atomically.
+
+    Raises:
+        GQNError: when the file cannot be written (a full disk, say): the
+            partial temporary file is removed and any earlier snapshot kept.
+    """
     s = serializers.DictionarySerializer()
     s.save(trainer)
     target = dict(s.target)
     target.update(_rng_state())
-    tmp = '%s.tmp%d' % (path, os.getpid())
-    with open(tmp, 'wb') as f:
-        np.savez(f, **target)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        shards.atomic_write(path, lambda f: np.savez(f, **target),
+                            size_hint=sum(np.asarray(a).nbytes for a in target.values()))
+    except GQNError as e:
+        raise GQNError('%s; the previous snapshot is kept' % e) from None
+
+
+def check_snapshot(path):
+    """Read every array of ``path`` (their CRCs included); a one-line reason if damaged, else None."""
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            for key in npz.files:
+                npz[key]
+    except _READ_ERRORS as e:
+        return '%s: %s' % (type(e).__name__, e) if str(e) else type(e).__name__
+    return None
+
+
+def remove_temporary_files(run_dir):
+    """Delete the temporary files of snapshots that were being written when a run was killed."""
+    d = os.path.join(run_dir, SNAPSHOT_DIR)
+    removed = [f for f in (os.listdir(d) if os.path.isdir(d) else []) if _TEMP_RE.match(f)]
+    for f in removed:
+        os.remove(os.path.join(d, f))
+    return removed
+
+
+def iterator_fits(trainer, path):
+    """Whether the data order saved in ``path`` fits ``trainer``'s iterator (same number of
+    scenes per process, so the same number of processes)."""
+    scenes = len(trainer.updater.get_iterator('main').dataset)
+    with np.load(path, allow_pickle=False) as npz:
+        key = ITERATOR_STATE + 'order'
+        return key not in npz.files or npz[key].shape == (scenes,)
 
 
 def load_snapshot(trainer, path, skip=()):
@@ -63,17 +106,34 @@ def load_snapshot(trainer, path, skip=()):
                 npz, ignore_names=lambda key: bool(skip) and key.startswith(skip)
             ).load(trainer)
             _set_rng_state(npz)
-    except (OSError, ValueError, KeyError) as e:
-        raise GQNError('%s: cannot resume from this snapshot (%s)' % (path, e))
+    except _READ_ERRORS as e:
+        raise GQNError('%s: cannot resume from this snapshot (%s)' % (path, e)) from None
+
+
+def snapshots(run_dir):
+    """Paths of the snapshots in ``run_dir``, newest first."""
+    d = os.path.join(run_dir, SNAPSHOT_DIR)
+    if not os.path.isdir(d):
+        return []
+    found = [(int(m.group(1)), f) for f in os.listdir(d) for m in [_NAME_RE.match(f)] if m]
+    return [os.path.join(d, f) for _, f in sorted(found, reverse=True)]
 
 
 def latest_snapshot(run_dir):
-    """Path of the newest complete snapshot in ``run_dir``, or ``None``."""
-    d = os.path.join(run_dir, SNAPSHOT_DIR)
-    if not os.path.isdir(d):
-        return None
-    found = [(int(m.group(1)), f) for f in os.listdir(d) for m in [_NAME_RE.match(f)] if m]
-    return os.path.join(d, max(found)[1]) if found else None
+    """Path of the newest snapshot in ``run_dir``, or ``None``."""
+    found = snapshots(run_dir)
+    return found[0] if found else None
+
+
+def latest_good_snapshot(run_dir, report=print):
+    """Path of the newest snapshot of ``run_dir`` that reads back whole, or ``None``;
+    ``report`` is told about each damaged one skipped."""
+    for path in snapshots(run_dir):
+        problem = check_snapshot(path)
+        if problem is None:
+            return path
+        report('skipping damaged snapshot %s (%s)' % (path, problem))
+    return None
 
 
 class Snapshot(training.Extension):
@@ -126,9 +186,11 @@ def load_trained(path):
                 run if os.path.exists(os.path.join(run, 'config.json')) else None)
         if os.path.exists(os.path.join(path, 'model', serialization.WEIGHTS)):
             return serialization.load_model(os.path.join(path, 'model')), path
-        snapshot = latest_snapshot(path)
-        if snapshot is None:
+        if not snapshots(path):
             raise GQNError('%s holds no trained model (model/ or snapshots/)' % path)
+        snapshot = latest_good_snapshot(path)
+        if snapshot is None:
+            raise GQNError('%s: every snapshot is damaged' % path)
         return load_trained(snapshot)
     if not os.path.exists(path):
         raise GQNError('%s: no such run, model folder or snapshot' % path)
@@ -136,6 +198,7 @@ def load_trained(path):
     try:
         with np.load(path, allow_pickle=False) as npz:
             serializers.NpzDeserializer(npz, path='updater/model:main/model/').load(model)
-    except (OSError, ValueError, KeyError) as e:
-        raise GQNError('%s: not a training snapshot (%s)' % (path, e))
+    except _READ_ERRORS as e:
+        raise GQNError('%s: not a readable training snapshot (%s)' % (
+            path, check_snapshot(path) or e)) from None
     return model, os.path.dirname(os.path.dirname(os.path.abspath(path)))

@@ -81,8 +81,8 @@ class TrainConfig:
                 return cls.from_dict(tomllib.load(f), where=path)
         except OSError as e:
             raise GQNError('cannot read preset %s (%s)' % (path, e.strerror))
-        except tomllib.TOMLDecodeError as e:
-            raise GQNError('%s: invalid TOML (%s)' % (path, e))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+            raise GQNError('%s: invalid TOML (%s)' % (path, e)) from None
 
     def replace(self, **changes):
         return self.from_dict({**dataclasses.asdict(self), **changes})

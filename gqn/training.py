@@ -154,7 +154,9 @@ def build_trainer(config, out, comm=None, quiet=False):
     # data: each rank reads its own share of the shards
     names = shards.list_shards(config.dataset, 'train')
     if len(names) < size:
-        raise GQNError('%d train shards cannot be split across %d ranks' % (len(names), size))
+        raise GQNError('%s: %d train shard%s cannot be split across %d rank%s' % (
+            os.path.join(config.dataset, 'train', shards.IMAGES), len(names),
+            's' * (len(names) != 1), size, 's' * (size != 1)))
     train_set = ShardDataset(config.dataset, 'train', names[rank::size], raw=True)
     test_set = None
     if 'test' in shards.list_splits(config.dataset):
@@ -236,13 +238,9 @@ def build_trainer(config, out, comm=None, quiet=False):
     return trainer
 
 
-# Snapshot keys that belong to rank 0 alone: its place in its own shards and
-# its context/query sampler.
-_RANK_STATE = ('updater/iterator:main/', 'updater/converter/')
-
-
 def _restart_rank_streams(trainer, seed, rank):
-    """New data order and random streams for a rank other than 0 on a multi-node resume.
+    """New data order and random streams for a rank other than 0 on a multi-node resume
+    (for every rank when the run resumes with another number of processes).
 
     Snapshots hold rank 0's state only. Every rank restores the parameters
     and Adam moments (identical on all ranks), the iteration and the
@@ -291,7 +289,9 @@ def _train(config, out, comm, resume, quiet):
     from gqn import blas
     from gqn.errors import GQNError
     from gqn.serialization import save_model
-    from gqn.snapshot import SNAPSHOT_DIR, Snapshot, latest_snapshot, load_snapshot
+    from gqn.snapshot import (RANK_STATE, SNAPSHOT_DIR, Snapshot, iterator_fits,
+                              latest_good_snapshot, latest_snapshot, load_snapshot,
+                              remove_temporary_files)
 
     lead = comm is None or comm.rank == 0
     trainer = build_trainer(config, out, comm, quiet=quiet)
@@ -305,14 +305,27 @@ def _train(config, out, comm, resume, quiet):
         model.hp.to_json(os.path.join(out, 'hyperparams.json'))
         model.hp.to_json(os.path.join(out, SNAPSHOT_DIR, 'hyperparams.json'))
     if resume:
-        path = latest_snapshot(out)
+        report = print if lead else (lambda line: None)
+        if lead:
+            for name in remove_temporary_files(out):
+                print('removed %s (a snapshot being written when the run stopped)' % name)
+        if comm is not None:
+            comm.mpi_comm.Barrier()  # rank 0 has cleaned up before the others read
+        path = latest_good_snapshot(out, report)
         if path is None:
             raise GQNError('no snapshot in %s to resume from' % os.path.join(out, SNAPSHOT_DIR))
-        if comm is None or comm.rank == 0:
+        same_processes = iterator_fits(trainer, path)
+        if lead and same_processes:
             load_snapshot(trainer, path)
         else:
-            load_snapshot(trainer, path, skip=_RANK_STATE)
-            _restart_rank_streams(trainer, config.seed, comm.rank)
+            # the other ranks, or another number of processes than the run had: the data
+            # order and sampler streams restart (deterministically), the rest continues
+            load_snapshot(trainer, path, skip=RANK_STATE)
+            _restart_rank_streams(trainer, config.seed, 0 if comm is None else comm.rank)
+            if not same_processes:
+                report('note: %s was written by a run with another number of processes: '
+                       'the data order restarts, parameters, Adam moments and schedules '
+                       'continue' % path)
         if not quiet and lead:
             print('resuming from %s (iteration %d)' % (path, trainer.updater.iteration))
     if not quiet and lead:

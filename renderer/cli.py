@@ -63,7 +63,8 @@ def configure_check(parser):
 
 def run_check(args):
     from gqn.shards import check_dataset
-    summary = check_dataset(args.root)
+    from renderer.scene_spec import check_scene_spec
+    summary = check_dataset(args.root, check_spec=check_scene_spec)
     for split, info in summary['splits'].items():
         print('%s: %s: %d scenes in %d shards, %d views of %dx%d' % (
             args.root, split, info['scenes'], info['shards'], summary['views'],

@@ -10,10 +10,13 @@ missing shards.
 
 This module does not import OpenGL at import time; rendering workers do.
 """
+import contextlib
 import json
 import math
 import multiprocessing
 import os
+import shutil
+import socket
 import time
 
 import numpy as np
@@ -168,8 +171,37 @@ def _recipe_diff(a, b, prefix=''):
     return keys
 
 
-#: Written when a render starts, replaced by ``manifest.json`` once every shard exists.
-IN_PROGRESS = 'render-in-progress.json'
+#: Held (``flock``) by the render that writes a root, so a second one says who has it.
+LOCK = 'render.lock'
+
+
+@contextlib.contextmanager
+def render_lock(root):
+    """Hold ``<root>/render.lock`` while rendering into ``root``.
+
+    Raises:
+        GQNError: when another process holds it (a second ``gqn render`` into the same
+            folder would render every shard twice).
+    """
+    import fcntl
+    os.makedirs(root, exist_ok=True)
+    path = os.path.join(root, LOCK)
+    with open(path, 'a+') as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            f.seek(0)
+            holder = f.read().strip() or 'another process'
+            raise GQNError('%s is being rendered by %s: wait for it to finish (or stop it), '
+                           'or choose another --out' % (root, holder)) from None
+        f.seek(0)
+        f.truncate()
+        f.write('process %d on %s' % (os.getpid(), socket.gethostname()))
+        f.flush()
+        try:
+            yield
+        finally:
+            os.remove(path)  # still locked: a waiting render finds no stale holder
 
 
 def prepare_root(root, manifest):
@@ -180,7 +212,7 @@ def prepare_root(root, manifest):
     non-empty root is refused.
     """
     existing = shards.read_manifest(root)
-    marker = os.path.join(root, IN_PROGRESS)
+    marker = os.path.join(root, shards.IN_PROGRESS)
     if existing is None and os.path.exists(marker):
         with open(marker) as f:
             existing = json.load(f)
@@ -189,7 +221,7 @@ def prepare_root(root, manifest):
         if diff:
             raise GQNError('%s holds a dataset with a different recipe (differs in: %s); '
                            'choose another --out or delete it' % (root, ', '.join(diff)))
-    elif os.path.isdir(root) and os.listdir(root):
+    elif os.path.isdir(root) and set(os.listdir(root)) - {LOCK}:
         raise GQNError('%s is not empty and has no %s; refusing to render into it'
                        % (root, shards.MANIFEST))
     os.makedirs(root, exist_ok=True)
@@ -205,9 +237,52 @@ def finish_root(root, manifest):
         raise GQNError('%s: %d shard(s) missing after rendering, e.g. %s/%s'
                        % (root, len(missing), missing[0][0], shards.shard_name(missing[0][1])))
     shards.atomic_write_json(os.path.join(root, shards.MANIFEST), manifest)
-    marker = os.path.join(root, IN_PROGRESS)
+    marker = os.path.join(root, shards.IN_PROGRESS)
     if os.path.exists(marker):
         os.remove(marker)
+
+
+def _existing_parent(path):
+    path = os.path.abspath(path)
+    while not os.path.exists(path):
+        path = os.path.dirname(path)
+    return path
+
+
+def _size(nbytes):
+    for unit, scale in (('TB', 1e12), ('GB', 1e9), ('MB', 1e6)):
+        if nbytes >= scale:
+            return '%.1f %s' % (nbytes / scale, unit)
+    return '%.0f kB' % (nbytes / 1e3)
+
+
+def check_resources(manifest, root, workers=1):
+    """Raise :class:`GQNError` before rendering when the dataset cannot fit: the disk space
+    its shards need (less what ``root`` already holds), or the memory one shard takes
+    while it is rendered, in each of ``workers`` processes."""
+    size, views = manifest['image_size'], manifest['views']
+    scene_bytes = views * (size * size * 3 + shards.VIEWPOINT_SIZE * 4) + 1000  # + its spec
+    scenes = sum(info['scenes'] for info in manifest['splits'].values())
+    try:
+        memory = os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE')
+    except (ValueError, OSError, AttributeError):
+        memory = None
+    per_shard = min(manifest['scenes_per_shard'], scenes) * scene_bytes
+    if memory is not None and per_shard * workers > memory:
+        raise GQNError('%s: a shard of %d scenes of %d views at %dx%d takes %s of memory '
+                       'while it renders (x %d workers), the machine has %s: lower '
+                       'scenes_per_shard or image_size'
+                       % (root, manifest['scenes_per_shard'], views, size, size,
+                          _size(per_shard), workers, _size(memory)))
+    have = 0
+    if os.path.isdir(root):
+        have = sum(os.path.getsize(os.path.join(d, f)) for d, _, files in os.walk(root)
+                   for f in files)
+    need = scenes * scene_bytes - have
+    free = shutil.disk_usage(_existing_parent(root)).free
+    if need > free:
+        raise GQNError('%s: %d scenes of %d views at %dx%d need %s of disk, %s is free there'
+                       % (root, scenes, views, size, size, _size(need), _size(free)))
 
 
 def pending_shards(manifest, root):
@@ -242,6 +317,13 @@ def render_dataset(name, recipe, root, workers=1, progress=True, log=print, comm
         raise GQNError('--workers must be positive, got %d' % workers)
     rank, size = (comm.Get_rank(), comm.Get_size()) if comm is not None else (0, 1)
     manifest = make_manifest(name, recipe)
+    _collective(comm, lambda: check_resources(manifest, root, workers) if rank == 0 else None)
+    with contextlib.ExitStack() as held:
+        _collective(comm, lambda: held.enter_context(render_lock(root)) if rank == 0 else None)
+        return _render_locked(name, manifest, root, workers, progress, log, comm, rank, size)
+
+
+def _render_locked(name, manifest, root, workers, progress, log, comm, rank, size):
     _collective(comm, lambda: prepare_root(root, manifest) if rank == 0 else None)
     todo = pending_shards(manifest, root)
     total = sum(info['shards'] for info in manifest['splits'].values())

@@ -21,6 +21,7 @@ import numpy as np
 from gqn.errors import GQNError
 from renderer import platform
 from renderer.camera import pose_from_viewpoint
+from renderer.scene_spec import check_scene_spec
 
 pyrender = platform.load_pyrender()
 from OpenGL import GL as gl  # noqa: E402  (after PyOpenGL is configured)
@@ -170,7 +171,12 @@ def build_scene(spec, intrinsics):
 
     Meshes sharing a material are merged into one primitive with per-vertex
     colours. Returns the scene and its camera node.
+
+    Raises:
+        GQNError: naming the first key of ``spec`` that is missing or malformed
+            (:func:`renderer.scene_spec.check_scene_spec`).
     """
+    check_scene_spec(spec)
     scene = pyrender.Scene(bg_color=list(spec['background']) + [1.0],
                            ambient_light=spec['ambient'])
     groups = {}

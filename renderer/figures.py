@@ -97,14 +97,14 @@ def make_figure(size=256):
 
 def main():
     from PIL import Image
+    from gqn import shards
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     default = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                            'datasets', 'camera_convention.png')
     parser.add_argument('--out', default=default)
     args = parser.parse_args()
-    tmp = args.out + '.tmp%d' % os.getpid()
-    Image.fromarray(make_figure()).save(tmp, format='PNG', optimize=True)
-    os.replace(tmp, args.out)
+    figure = Image.fromarray(make_figure())
+    shards.atomic_write(args.out, lambda f: figure.save(f, format='PNG', optimize=True))
     print(args.out)
 
 

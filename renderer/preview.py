@@ -54,7 +54,5 @@ def write_preview(root, path=None, scale=1, **kwargs):
         image = image.resize((grid.shape[1] * scale, grid.shape[0] * scale), Image.NEAREST)
     path = path or os.path.join(root, 'preview.png')
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = path + '.tmp%d' % os.getpid()
-    image.save(tmp, format='PNG')
-    os.replace(tmp, path)
+    shards.atomic_write(path, lambda f: image.save(f, format='PNG'))
     return path

@@ -153,8 +153,8 @@ def load_recipe(name, overrides=()):
     try:
         with open(path, 'rb') as f:
             raw = tomllib.load(f)
-    except (OSError, tomllib.TOMLDecodeError) as e:
-        raise GQNError('%s: cannot read recipe (%s)' % (path, e))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise GQNError('%s: cannot read recipe (%s)' % (path, e)) from None
     for text in overrides:
         keys, value = parse_override(text)
         table = raw

@@ -106,3 +106,76 @@ def test_raw_scenes_give_the_same_batch_bit_for_bit(synthetic_dataset, overlap):
     for key in ('x_c', 'v_c', 'x_q', 'v_q'):
         assert a[key].dtype == b[key].dtype == np.float32 and b[key].flags.c_contiguous
         np.testing.assert_array_equal(a[key], b[key])
+
+
+def test_non_finite_viewpoints_are_refused_by_every_command(synthetic_dataset, tmp_path, capsys):
+    from gqn.cli import main
+    from tiny_gqn import TINY_MODEL
+    from gqn.train_config import TrainConfig
+    from gqn.training import train
+    run = str(tmp_path / 'run')
+    train(TrainConfig(dataset=synthetic_dataset, model=TINY_MODEL, batch_size=4, iterations=2,
+                      eval_scenes=4), run, quiet=True)
+    path = os.path.join(synthetic_dataset, 'test', 'viewpoints', '0000.npy')
+    v = np.load(path)
+    v[:] = np.nan
+    np.save(path, v)
+    with pytest.raises(GQNError, match='0000.npy: non-finite viewpoint values'):
+        ShardDataset(synthetic_dataset, 'test')
+    capsys.readouterr()
+    assert main(['eval', run, '--scenes', '4']) == 2
+    assert main(['gif', run, '--frames', '2', '--out', str(tmp_path / 'a.gif')]) == 2
+    assert main(['train', '--out', run, '--resume', '--iterations', '4', '--quiet']) == 2
+    err = capsys.readouterr().err
+    assert err.count('non-finite viewpoint values') == 3 and 'Traceback' not in err
+
+
+def _manifest(root, **fields):
+    import json
+    with open(os.path.join(root, shards.MANIFEST), 'w') as f:
+        json.dump(fields, f)
+
+
+def test_incomplete_datasets_are_refused_with_how_to_finish_them(synthetic_dataset):
+    _manifest(synthetic_dataset, complete=False, splits={'train': {'shards': 3, 'scenes': 24}})
+    with pytest.raises(GQNError, match='import-deepmind'):
+        ShardDataset(synthetic_dataset, 'train')
+    _manifest(synthetic_dataset, splits={'train': {'shards': 5, 'scenes': 40}})
+    with pytest.raises(GQNError, match='3 of 5 train shards .*`gqn render`'):
+        ShardDataset(synthetic_dataset, 'train')
+    _manifest(synthetic_dataset, splits={'train': {'shards': 3, 'scenes': 24}})
+    assert len(ShardDataset(synthetic_dataset, 'train')) == 24
+
+
+def test_a_manifest_that_is_not_an_object_is_named(synthetic_dataset):
+    import json
+    with open(os.path.join(synthetic_dataset, shards.MANIFEST), 'w') as f:
+        json.dump([1, 2], f)
+    with pytest.raises(GQNError, match='not a dataset manifest'):
+        ShardDataset(synthetic_dataset, 'train')
+
+
+def test_a_render_in_progress_is_refused(synthetic_dataset):
+    with open(os.path.join(synthetic_dataset, shards.IN_PROGRESS), 'w') as f:
+        f.write('{}')
+    with pytest.raises(GQNError, match='render in progress or interrupted.*`gqn render`'):
+        ShardDataset(synthetic_dataset, 'train')
+
+
+def test_an_empty_shard_is_named(synthetic_dataset):
+    np.save(os.path.join(synthetic_dataset, 'train', 'images', '0003.npy'),
+            np.zeros((0, 5, 16, 16, 3), np.uint8))
+    np.save(os.path.join(synthetic_dataset, 'train', 'viewpoints', '0003.npy'),
+            np.zeros((0, 5, 7), np.float32))
+    with pytest.raises(GQNError, match='0003.npy: a shard with no scenes'):
+        ShardDataset(synthetic_dataset, 'train')
+
+
+def test_a_recipe_or_preset_that_is_not_utf8_is_named(tmp_path, capsys):
+    from gqn.cli import main
+    bad = tmp_path / 'bad.toml'
+    bad.write_bytes(b'family = "shepard_matzler"\n# \xff\xfe\n')
+    assert main(['render', str(bad), '--out', str(tmp_path / 'out'), '--no-progress']) == 2
+    assert main(['train', str(bad), '--out', str(tmp_path / 'run')]) == 2
+    err = capsys.readouterr().err
+    assert err.count('bad.toml') == 2 and 'Traceback' not in err

@@ -128,3 +128,76 @@ def test_existing_run_needs_resume(synthetic_dataset, tmp_path):
     run = str(tmp_path / 'run')
     train(tiny_config(synthetic_dataset, iterations=2), run, quiet=True)
     assert main(['train', '--dataset', synthetic_dataset, '--out', run]) == 2
+
+
+def test_resume_skips_a_damaged_newest_snapshot_and_removes_temporary_files(
+        synthetic_dataset, tmp_path, capsys):
+    whole, run = str(tmp_path / 'whole'), str(tmp_path / 'run')
+    train(tiny_config(synthetic_dataset, iterations=8), whole, quiet=True)
+    train(tiny_config(synthetic_dataset, iterations=6), run, quiet=True)
+    snapshots = os.path.join(run, 'snapshots')
+    newest = os.path.join(snapshots, 'snapshot_iter_6.npz')
+    with open(newest, 'r+b') as f:  # a snapshot cut short (a full disk, a killed copy)
+        f.truncate(os.path.getsize(newest) // 2)
+    with open(os.path.join(snapshots, 'snapshot_iter_8.npz.tmp4242'), 'wb') as f:
+        f.write(b'\0' * 1000)  # what a run killed while writing leaves
+    capsys.readouterr()
+    train(tiny_config(synthetic_dataset, iterations=8), run, resume=True, quiet=True)
+    out = capsys.readouterr().out
+    assert 'skipping damaged snapshot %s' % newest in out
+    assert 'removed snapshot_iter_8.npz.tmp4242' in out
+    assert not any('.tmp' in f for f in os.listdir(snapshots))
+    # resumed from iteration 4: exactly where the uninterrupted run is at 8
+    a = params(os.path.join(whole, 'model', 'model.npz'))
+    b = params(os.path.join(run, 'model', 'model.npz'))
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+
+
+def test_resume_with_another_number_of_processes_restarts_the_data_order(
+        synthetic_dataset, tmp_path, capsys):
+    run = str(tmp_path / 'run')
+    train(tiny_config(synthetic_dataset, iterations=4), run, quiet=True)
+    path = os.path.join(run, 'snapshots', 'snapshot_iter_4.npz')
+    # what rank 0 of a 2-process run writes: the order of its half of the scenes
+    state = params(path)
+    state['updater/iterator:main/order'] = state['updater/iterator:main/order'][:12] % 12
+    np.savez(path, **state)
+    capsys.readouterr()
+    train(tiny_config(synthetic_dataset, iterations=6), run, resume=True, quiet=True)
+    assert 'another number of processes' in capsys.readouterr().out
+    with open(os.path.join(run, 'log')) as f:
+        assert [e['iteration'] for e in json.load(f)] == [2, 4, 6]
+    resumed = params(os.path.join(run, 'snapshots', 'snapshot_iter_6.npz'))
+    assert resumed['updater/iterator:main/order'].shape == (24,)
+
+
+def test_a_failed_snapshot_write_is_one_line_and_leaves_no_partial_file(
+        synthetic_dataset, tmp_path):
+    """A file size limit (RLIMIT_FSIZE, SIGXFSZ ignored) makes the write fail as a full disk
+    does, with the real OS error."""
+    run = str(tmp_path / 'run')
+    train(tiny_config(synthetic_dataset, iterations=2), run, quiet=True)
+    limit = os.path.getsize(os.path.join(run, 'snapshots', 'snapshot_iter_2.npz')) // 2
+    code = ('import resource, signal, sys; signal.signal(signal.SIGXFSZ, signal.SIG_IGN); '
+            'resource.setrlimit(resource.RLIMIT_FSIZE, (%d, %d)); from gqn.cli import main; '
+            'sys.exit(main(sys.argv[1:]))' % (limit, limit))
+    r = subprocess.run([sys.executable, '-c', code, 'train', '--out', run, '--resume',
+                        '--iterations', '4', '--quiet'], capture_output=True, text=True)
+    assert r.returncode == 2, r.stderr
+    assert 'Traceback' not in r.stderr
+    assert 'cannot write ' in r.stderr and 'snapshot_iter_4.npz' in r.stderr
+    assert 'MB needed' in r.stderr and 'previous snapshot is kept' in r.stderr
+    assert sorted(os.listdir(os.path.join(run, 'snapshots'))) == [
+        'hyperparams.json', 'snapshot_iter_2.npz']
+
+
+def test_eval_of_a_damaged_snapshot_is_one_line(synthetic_dataset, tmp_path, capsys):
+    from gqn.cli import main
+    run = str(tmp_path / 'run')
+    train(tiny_config(synthetic_dataset, iterations=2), run, quiet=True)
+    path = os.path.join(run, 'snapshots', 'snapshot_iter_2.npz')
+    with open(path, 'r+b') as f:
+        f.truncate(100)
+    assert main(['eval', path, '--scenes', '2']) == 2
+    assert 'not a readable training snapshot' in capsys.readouterr().err

@@ -190,3 +190,34 @@ def test_imports_stay_light():
     assert r.stdout.strip() == '[]'
     r = _gqn('--help')
     assert r.returncode == 0 and 'render' in r.stdout
+
+
+def test_a_render_that_cannot_fit_is_refused_before_it_starts(tmp_path, capsys):
+    import time
+    from gqn.cli import main
+    out = str(tmp_path / 'huge')
+    start = time.perf_counter()
+    assert main(['render', 'shepard_matzler_demo', '--out', out, '--train-scenes',
+                 '1000000000000', '--test-scenes', '5', '--set', 'views=5',
+                 '--no-progress']) == 2
+    assert 'of disk' in capsys.readouterr().err
+    assert main(['render', 'shepard_matzler_demo', '--out', out, '--train-scenes', '1',
+                 '--test-scenes', '1', '--set', 'image_size=100000', '--no-progress']) == 2
+    assert 'of memory' in capsys.readouterr().err
+    assert time.perf_counter() - start < 30 and not os.path.exists(out)
+
+
+def test_a_second_render_into_the_same_folder_says_who_holds_it(tmp_path, capsys):
+    from gqn.cli import main
+    from renderer.dataset import render_lock
+    out = str(tmp_path / 'ds')
+    argv = ['render', 'shepard_matzler_demo', '--out', out, '--train-scenes', '2',
+            '--test-scenes', '1', '--set', 'views=2', '--set', 'image_size=8', '--workers', '1',
+            '--no-progress']
+    with render_lock(out):
+        capsys.readouterr()
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert 'is being rendered by process %d' % os.getpid() in err
+    assert main(argv) == 0  # once it is released, the render goes ahead
+    assert 'render.lock' not in os.listdir(out)
