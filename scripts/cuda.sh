@@ -4,6 +4,7 @@
 #   NumPy 2.x  -> CuPy 14 (cupy-cuda12x[ctk]: CUDA 12 wheels; CuPy 14 has no cuDNN).
 # Both need only an NVIDIA driver for CUDA 12 (>= 525); no CUDA toolkit. gqn finds the
 # libraries itself (gqn.cuda), nothing needs exporting. NCCL (multi-GPU) is included.
+# The pins are setup.cfg's extras `cuda` (NumPy 2) and `cuda-cupy13` (NumPy 1.26).
 #
 # Usage: bash scripts/cuda.sh [--cuda13] [--compile-only] [VENV_DIR]   (default: .venv)
 #   --cuda13        CuPy 14 for CUDA 13 (cupy-cuda13x[ctk]; driver >= 580; NumPy 2 only)
@@ -28,20 +29,27 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 PIP="$VENV/bin/python -m pip --disable-pip-version-check"
 NUMPY=$("$VENV/bin/python" -c 'import numpy; print(numpy.__version__.split(".")[0])')
+extra() {  # extra NAME: the requirements of setup.cfg's extra NAME, the source of the pins
+  "$VENV/bin/python" - "$1" <<'PY'
+import configparser, sys
+config = configparser.ConfigParser()
+config.read('setup.cfg')
+print(' '.join(line.strip() for line in config['options.extras_require'][sys.argv[1]].splitlines()
+               if line.strip()))
+PY
+}
 if [ "$NUMPY" -lt 2 ]; then
   [ $CUDA13 = 1 ] && { echo "cuda.sh: CUDA 13 needs CuPy 14, which needs NumPy 2 (this venv: NumPy 1)" >&2; exit 1; }
-  CUPY="cupy-cuda12x>=13,<14"
-  LIBS="nvidia-cublas-cu12 nvidia-curand-cu12 nvidia-cuda-nvrtc-cu12 nvidia-cuda-runtime-cu12 nvidia-cudnn-cu12==8.9.7.29 nvidia-nccl-cu12"
+  REQS=$(extra cuda-cupy13)
   COMPILE_LIBS="nvidia-cuda-nvrtc-cu12 nvidia-cuda-runtime-cu12"
 elif [ $CUDA13 = 1 ]; then
-  CUPY="cupy-cuda13x[ctk]>=14,<15"
-  LIBS="nvidia-nccl-cu13"
+  REQS="cupy-cuda13x[ctk]>=14,<15 nvidia-nccl-cu13"
   COMPILE_LIBS="nvidia-cuda-nvrtc nvidia-cuda-runtime"
 else
-  CUPY="cupy-cuda12x[ctk]>=14,<15"
-  LIBS="nvidia-nccl-cu12"
+  REQS=$(extra cuda)
   COMPILE_LIBS="nvidia-cuda-nvrtc-cu12 nvidia-cuda-runtime-cu12"
 fi
+CUPY=${REQS%% *}; LIBS=${REQS#* }
 if [ $ONLY_COMPILE = 1 ]; then
   TARGET="$VENV/nvrtc-check"
   echo "==> CuPy (${CUPY%%[[>]*} ${CUPY#*>=}) and NVRTC into $TARGET, for the kernel compile test"
