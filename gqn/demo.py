@@ -8,10 +8,10 @@ Runs the same subcommands a user would, in order, into one folder
     <out>/run/eval/      eval.json, eval.md, predictions.png
     <out>/rotation.gif   context | truth | predictions on a 360-degree orbit
 
-The full demo trains the ``cpu_small`` preset for about 10 minutes on 2
-cores; ``--quick`` exercises the same path on a tiny dataset in about a
-minute (CI runs it). Re-running resumes: finished renders are skipped and a
-finished training run is reused.
+The full demo trains the ``cpu_small`` preset for 13 minutes on 2 cores
+(training and evaluation take 15); ``--quick`` exercises the same path on a
+tiny dataset in about a minute (CI runs it). Re-running resumes: finished
+renders are skipped and a finished training run is reused.
 
 Training is data-parallel over one MPI rank per core (``mpiexec -n 2 gqn
 train --multi-node``, one BLAS thread per rank) when ``mpiexec`` and mpi4py
@@ -28,7 +28,7 @@ import sys
 from gqn.errors import GQNError
 
 FULL = {'recipe': 'shepard_matzler_demo', 'train_scenes': 4000, 'test_scenes': 200,
-        'shard': 100, 'limit': ['--minutes', '10'], 'eval_scenes': 200, 'frames': 36}
+        'shard': 100, 'limit': ['--minutes', '13'], 'eval_scenes': 200, 'frames': 36}
 QUICK = {'recipe': 'shepard_matzler_demo', 'train_scenes': 64, 'test_scenes': 16, 'shard': 8,
          'limit': ['--iterations', '30', '--set', 'log_interval=10', '--set', 'eval_interval=15',
                    '--set', 'image_interval=15', '--set', 'snapshot_interval=15',
@@ -42,7 +42,7 @@ def configure_demo(p):
     p.add_argument('--workers', type=int, default=os.cpu_count() or 1,
                    help='render worker processes (default: all cores)')
     p.add_argument('--minutes', type=float,
-                   help='training time (default: 10; --quick trains 30 iterations instead)')
+                   help='training time (default: 13; --quick trains 30 iterations instead)')
     p.add_argument('--processes', type=int,
                    help='training processes (MPI ranks; default: one per core if mpiexec and '
                         'mpi4py are installed, else 1)')
@@ -59,7 +59,8 @@ def mpi_available():
     return True
 
 
-def _train_processes(requested):
+def train_processes(requested):
+    """The number of training processes: ``requested``, else one per core when MPI is there."""
     if requested is not None:
         if requested < 1:
             raise GQNError('--processes must be at least 1, got %d' % requested)
@@ -88,16 +89,24 @@ def _step(title, argv):
         raise GQNError('demo step failed: gqn %s (exit %d)' % (' '.join(argv), status))
 
 
-def _train_step(title, argv, processes):
-    """``gqn train`` in this process, or under ``mpiexec -n processes`` with ``--multi-node``."""
+def train_command(argv, processes):
+    """The command line of ``gqn train argv`` in ``processes`` MPI ranks, and its environment."""
     if processes == 1:
-        _step(title, argv)
-        return
+        return [sys.executable, '-m', 'gqn.cli'] + argv, dict(os.environ)
     command = ['mpiexec', '-n', str(processes), sys.executable, '-m', 'gqn.cli'] + argv + [
         '--multi-node']
     env = dict(os.environ, OPENBLAS_NUM_THREADS='1', OMP_NUM_THREADS='1')
     if hasattr(os, 'geteuid') and os.geteuid() == 0:  # Open MPI refuses root without these
         env.update(OMPI_ALLOW_RUN_AS_ROOT='1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM='1')
+    return command, env
+
+
+def _train_step(title, argv, processes):
+    """``gqn train`` in this process, or under ``mpiexec -n processes`` with ``--multi-node``."""
+    if processes == 1:
+        _step(title, argv)
+        return
+    command, env = train_command(argv, processes)
     print('\n==> %s\n    %s' % (title, ' '.join(command)), flush=True)
     status = subprocess.call(command, env=env)
     if status:
@@ -119,7 +128,7 @@ def run_demo(args):
     if os.path.exists(os.path.join(run, 'model', 'model.npz')):
         print('\n==> training already finished in %s (delete it to train again)' % run)
     else:
-        processes = _train_processes(args.processes)
+        processes = train_processes(args.processes)
         argv = ['train', 'cpu_small', '--dataset', data, '--out', run] + limit
         if os.path.exists(os.path.join(run, 'config.json')):
             argv.append('--resume')  # an interrupted run (same number of processes)
