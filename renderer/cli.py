@@ -62,9 +62,11 @@ def configure_check(parser):
 
 
 def run_check(args):
-    from gqn.shards import check_dataset
-    from renderer.scene_spec import check_scene_spec
-    summary = check_dataset(args.root, check_spec=check_scene_spec)
+    from gqn.shards import check_dataset, read_manifest
+    from renderer.scene_spec import check_scene_spec, recipe_mesh_files
+    mesh_files = recipe_mesh_files(read_manifest(args.root))
+    summary = check_dataset(args.root, check_spec=lambda spec, where: check_scene_spec(
+        spec, where, mesh_files))
     for split, info in summary['splits'].items():
         print('%s: %s: %d scenes in %d shards, %d views of %dx%d' % (
             args.root, split, info['scenes'], info['shards'], summary['views'],

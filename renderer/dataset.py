@@ -111,7 +111,12 @@ def render_viewpoints(manifest, scene_spec, viewpoints, view_renderer=None):
 
     Returns:
         numpy.ndarray: uint8 ``(N, H, W, 3)``.
+
+    Raises:
+        GQNError: for a malformed spec, or one naming a mesh file the recipe does not list.
     """
+    from renderer.scene_spec import check_scene_spec, recipe_mesh_files
+    check_scene_spec(scene_spec, mesh_files=recipe_mesh_files(manifest))
     own = view_renderer is None
     if own:
         view_renderer = open_view_renderer(manifest)

@@ -9,8 +9,10 @@ A scene spec is the JSON-able dict a family's ``sample`` returns and a shard's
      "lights": [{"type": "directional", "direction": [x, y, z], "color": [r, g, b],
                  "intensity": number}]}
 
-Shape-specific keys (``extents`` of a box, ``path`` of a file mesh, ...) are
-checked where the shape is built.
+Shape-specific keys (``extents`` of a box, ...) are checked where the shape is
+built. A stored spec is data from disk: a ``file`` mesh it names is loaded only if
+the dataset's recipe lists that file (:func:`recipe_mesh_files`), so a spec cannot
+make ``gqn gif`` or ``gqn check`` read files the recipe did not declare.
 """
 from gqn.errors import GQNError
 
@@ -30,8 +32,21 @@ def _need(d, key, ok, what, where):
         raise GQNError('%s: %r must be %s, got %r' % (where, key, what, d[key]))
 
 
-def check_scene_spec(spec, where='scene spec'):
-    """Raise :class:`GQNError` naming the first missing or malformed key of ``spec``."""
+def recipe_mesh_files(manifest):
+    """The mesh files a dataset's recipe declares (absolute paths), from its manifest."""
+    scene = (manifest or {}).get('recipe', {}).get('scene', {})
+    meshes = scene.get('meshes', []) if isinstance(scene, dict) else []
+    return frozenset(m for m in meshes if isinstance(m, str)) if isinstance(meshes, list) \
+        else frozenset()
+
+
+def check_scene_spec(spec, where='scene spec', mesh_files=None):
+    """Raise :class:`GQNError` naming the first missing or malformed key of ``spec``.
+
+    Args:
+        mesh_files (set of str or None): the only paths a ``file`` mesh may name (a stored
+            spec: :func:`recipe_mesh_files`); ``None`` allows any (a spec a family built).
+    """
     if not isinstance(spec, dict):
         raise GQNError('%s: must be a JSON object, got %s' % (where, type(spec).__name__))
     _need(spec, 'background', lambda x: _vector(x, 3), '3 numbers', where)
@@ -48,6 +63,10 @@ def check_scene_spec(spec, where='scene spec'):
             _need(mesh, key, _number, 'a number', at)
         if mesh.get('texture') is None:
             _need(mesh, 'color', lambda x: _vector(x, 3), '3 numbers (or a texture)', at)
+        if mesh['shape'] == 'file' and mesh_files is not None and \
+                mesh.get('path') not in mesh_files:
+            raise GQNError('%s: mesh file %r is not one of the recipe\'s scene.meshes; '
+                           'refusing to load it' % (at, mesh.get('path')))
     for i, light in enumerate(spec['lights']):
         at = '%s, light %d' % (where, i)
         _need(light, 'type', lambda x: isinstance(x, str), 'a light type', at)

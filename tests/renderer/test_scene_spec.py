@@ -65,3 +65,20 @@ def test_a_manifest_that_is_a_list_is_named_by_check(rendered, tmp_path, capsys)
         f.write('[1, 2]')
     assert main(['check', root]) == 2
     assert 'not a dataset manifest' in capsys.readouterr().err
+
+
+def test_a_stored_spec_cannot_name_a_mesh_file_the_recipe_does_not_list(rendered, tmp_path,
+                                                                       capsys):
+    spec = _specs(rendered)[0]
+    spec['meshes'][0].update(shape='file', path='/etc/hostname')
+    with pytest.raises(GQNError, match="mesh 0: mesh file '/etc/hostname' is not one of"):
+        check_scene_spec(spec, mesh_files=frozenset())
+    check_scene_spec(spec)  # a family's own spec: any file
+    check_scene_spec(spec, mesh_files=frozenset(['/etc/hostname']))  # the recipe lists it
+    root = str(tmp_path / 'copy')
+    shutil.copytree(rendered, root)
+    with open(os.path.join(root, 'test', 'scenes', '0000.json'), 'w') as f:
+        json.dump([spec, spec], f)
+    capsys.readouterr()
+    assert main(['check', root]) == 2
+    assert 'refusing to load it' in capsys.readouterr().err
