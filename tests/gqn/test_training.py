@@ -201,3 +201,45 @@ def test_eval_of_a_damaged_snapshot_is_one_line(synthetic_dataset, tmp_path, cap
         f.truncate(100)
     assert main(['eval', path, '--scenes', '2']) == 2
     assert 'not a readable training snapshot' in capsys.readouterr().err
+
+
+@pytest.fixture
+def small_tmpfs(tmp_path):
+    """A 3 MB tmpfs (root can mount one); skips where mounting is not allowed."""
+    path = tmp_path / 'tmpfs'
+    path.mkdir()
+    r = subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=3m', 'tmpfs', str(path)],
+                       capture_output=True, text=True)
+    if r.returncode:
+        pytest.skip('cannot mount a tmpfs here (%s): the RLIMIT_FSIZE test covers the failed '
+                    'write' % r.stderr.strip())
+    yield str(path)
+    subprocess.run(['umount', str(path)])
+
+
+def test_a_full_disk_during_training_is_one_line_and_keeps_the_last_snapshot(
+        synthetic_dataset, small_tmpfs):
+    from gqn.snapshot import check_snapshot, latest_snapshot
+    run = os.path.join(small_tmpfs, 'run')
+    r = subprocess.run([sys.executable, '-m', 'gqn.cli', 'train', '--dataset', synthetic_dataset,
+                        '--out', run, '--iterations', '40', '--batch-size', '2', '--quiet',
+                        '--set', 'snapshot_interval=1', '--set', 'keep_snapshots=2',
+                        '--set', 'image_interval=1000', '--set', 'eval_interval=1000']
+                       + sum((['--set', 'model.%s=%s' % kv] for kv in TINY_MODEL.items()), [])
+                       + ['--set', 'model.image_size=16'],
+                       capture_output=True, text=True)
+    assert r.returncode == 2, r.stderr[-2000:]
+    assert r.stderr.count('\n') == 1 and 'No space left on device' in r.stderr, r.stderr
+    assert 'MB needed' in r.stderr
+    snapshots = os.listdir(os.path.join(run, 'snapshots'))
+    assert not any('.tmp' in f for f in snapshots)
+    assert check_snapshot(latest_snapshot(run)) is None
+
+
+def test_a_render_that_does_not_fit_the_disk_is_refused_before_it_starts(small_tmpfs, capsys):
+    from gqn.cli import main
+    out = os.path.join(small_tmpfs, 'data')
+    assert main(['render', 'shepard_matzler_demo', '--out', out, '--train-scenes', '200',
+                 '--test-scenes', '10', '--no-progress']) == 2
+    assert 'of disk' in capsys.readouterr().err
+    assert os.listdir(small_tmpfs) == []
