@@ -55,15 +55,17 @@ def test_short_run_beats_the_mean_image_on_heldout_scenes(one_cube):
 
 
 @pytest.mark.slow
-def test_quality_benchmark_runs_end_to_end():
-    """bench/quality.py --quick: render (two seeds), train, score held-out scenes, JSON."""
+def test_quality_and_curves_benchmarks_run_end_to_end(tmp_path):
+    """bench/quality.py --quick: render (two seeds), train, score held-out scenes, JSON; then
+    bench/curves.py on that run."""
     import json
     import os
     import subprocess
     import sys
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    r = subprocess.run([sys.executable, os.path.join(root, 'bench', 'quality.py'), '--quick'],
-                       capture_output=True, text=True, timeout=900)
+    out = str(tmp_path / 'quality')
+    r = subprocess.run([sys.executable, os.path.join(root, 'bench', 'quality.py'), '--quick',
+                        '--out', out], capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stderr[-3000:]
     result = json.loads(r.stdout[r.stdout.index('{\n'):])
     assert result['iterations'] == 20 and result['heldout_scenes'] == 8
@@ -71,3 +73,10 @@ def test_quality_benchmark_runs_end_to_end():
     assert [row['K'] for row in result['rows']] == [1, 2, 3, 4, 5]
     assert result['K5']['ratio_to_mean_image'] == pytest.approx(
         result['K5']['model_mse'] / result['K5']['mean_image_mse'])
+    r = subprocess.run([sys.executable, os.path.join(root, 'bench', 'curves.py'),
+                        os.path.join(out, 'run'), os.path.join(out, 'heldout')],
+                       capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stderr[-3000:]
+    curves = json.loads(r.stdout[r.stdout.index('{\n'):])
+    assert [p['iteration'] for p in curves['points']] == [20]
+    assert os.path.exists(os.path.join(out, 'run', 'heldout_curves.png'))
