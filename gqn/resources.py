@@ -1,13 +1,15 @@
-"""The built-in recipes and presets: where they are (checkout or installed wheel), and
-the TOML reader for them."""
+"""The built-in recipes and presets: where they are (checkout or installed wheel), the
+TOML reader for them, and the ``--set KEY=VALUE`` parser of both."""
 import os
+
+from gqn.errors import GQNError
 
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10: the same parser as the tomli package
     import tomli as tomllib
 
-__all__ = ['builtin_folder', 'toml_names', 'tomllib']
+__all__ = ['builtin_folder', 'parse_override', 'toml_names', 'tomllib']
 
 
 def builtin_folder(module_file, checkout, shipped):
@@ -36,3 +38,17 @@ def toml_names(folder):
     if not os.path.isdir(folder):
         return []
     return sorted(f[:-5] for f in os.listdir(folder) if f.endswith('.toml'))
+
+
+def parse_override(text):
+    """``--set`` of recipes and presets: ``'scene.cubes=5'`` -> ``(('scene', 'cubes'), 5)``;
+    values are TOML (bare words are strings)."""
+    key, sep, value = text.partition('=')
+    key = key.strip()
+    if not sep or not key:
+        raise GQNError('override %r is not KEY=VALUE' % (text,))
+    try:
+        value = tomllib.loads('v = ' + value)['v']
+    except tomllib.TOMLDecodeError:
+        value = value.strip()
+    return tuple(key.split('.')), value

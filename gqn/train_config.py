@@ -4,7 +4,7 @@ import json
 import os
 
 from gqn.errors import GQNError
-from gqn.resources import builtin_folder, toml_names, tomllib
+from gqn.resources import builtin_folder, parse_override, toml_names, tomllib
 
 
 #: ``communicator`` values: 'auto' picks 'naive' (CPU) or 'pure_nccl' (CUDA).
@@ -100,24 +100,12 @@ class TrainConfig:
             return cls.from_dict(json.load(f), where=path)
 
 
-def parse_override(text):
-    """``'key=value'`` → ``(key, value)`` with the value parsed as TOML (bare words are strings)."""
-    if '=' not in text:
-        raise GQNError('override %r is not of the form key=value' % text)
-    key, value = text.split('=', 1)
-    key = key.strip()
-    try:
-        value = tomllib.loads('v = ' + value)['v']
-    except tomllib.TOMLDecodeError:
-        value = value.strip()
-    return key, value
-
-
 def apply_overrides(config, overrides):
     """Apply ``key=value`` strings; ``model.<field>=value`` sets a hyperparameter."""
     d = config.to_dict()
     for text in overrides:
-        key, value = parse_override(text)
+        keys, value = parse_override(text)
+        key = '.'.join(keys)
         if key.startswith('model.'):
             d['model'] = {**d['model'], key[len('model.'):]: value}
         else:

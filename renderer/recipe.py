@@ -11,7 +11,7 @@ their resolved recipes are equal.
 import os
 
 from gqn.errors import GQNError
-from gqn.resources import builtin_folder, toml_names, tomllib
+from gqn.resources import builtin_folder, parse_override, toml_names, tomllib
 from renderer import camera
 from renderer.families import get_family
 
@@ -48,19 +48,6 @@ def find_recipe(name):
 def recipe_name(path):
     """The recipe's name: its file name without ``.toml``."""
     return os.path.splitext(os.path.basename(path))[0]
-
-
-def parse_override(text):
-    """``'scene.cubes=5'`` -> ``(('scene', 'cubes'), 5)``; values are TOML (bare words are strings)."""
-    key, sep, value = text.partition('=')
-    key = key.strip()
-    if not sep or not key:
-        raise GQNError('override %r is not KEY=VALUE' % (text,))
-    try:
-        value = tomllib.loads('v = ' + value)['v']
-    except tomllib.TOMLDecodeError:
-        value = value.strip()
-    return tuple(key.split('.')), value
 
 
 def _unknown_keys(where, table, known):

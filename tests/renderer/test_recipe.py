@@ -1,7 +1,8 @@
 import pytest
 
 from gqn.errors import GQNError
-from renderer.recipe import find_recipe, load_recipe, parse_override
+from gqn.resources import parse_override
+from renderer.recipe import find_recipe, load_recipe
 
 
 def test_bare_names_and_defaults():
