@@ -35,7 +35,9 @@ def save_model(directory, model):
     """
     save_hyperparams(directory, model.hp)
     path = os.path.join(directory, WEIGHTS)
-    shards.atomic_write(path, lambda f: chainer.serializers.save_npz(f, model))
+    weights = chainer.serializers.DictionarySerializer()
+    weights.save(model)
+    shards.atomic_write(path, lambda f: shards.write_npz(f, weights.target))
 
 
 def load_npz_weights(path, link):

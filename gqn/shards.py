@@ -80,6 +80,17 @@ def atomic_write(path, write, mode='wb', size_hint=None):
         raise
 
 
+def write_npz(f, arrays):
+    """``numpy.savez`` into the open file ``f`` (no pickle), closing the archive even when a
+    write fails (NumPy 1.26's savez leaves it open, and its finaliser then prints a traceback
+    at exit)."""
+    import zipfile
+    with zipfile.ZipFile(f, mode='w', compression=zipfile.ZIP_STORED, allowZip64=True) as z:
+        for key, value in arrays.items():
+            with z.open(key + '.npy', 'w', force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asanyarray(value), allow_pickle=False)
+
+
 def writable_folder(path):
     """Create folder ``path`` if needed; raise :class:`GQNError` when files cannot be written
     there (a command checks its output before its work, not after it)."""

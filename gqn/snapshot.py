@@ -57,7 +57,7 @@ def save_snapshot(trainer, path):
     target = dict(s.target)
     target.update(_rng_state())
     try:
-        shards.atomic_write(path, lambda f: np.savez(f, **target),
+        shards.atomic_write(path, lambda f: shards.write_npz(f, target),
                             size_hint=sum(np.asarray(a).nbytes for a in target.values()))
     except GQNError as e:
         raise GQNError('%s; the previous snapshot is kept' % e) from None
