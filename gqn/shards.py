@@ -68,16 +68,14 @@ def atomic_write(path, write, mode='wb', size_hint=None):
             f.flush()
             os.fsync(f.fileno())
         _fsync_replace(tmp, path)
-    except OSError as e:
+    except BaseException as e:
         if os.path.exists(tmp):
             os.remove(tmp)
+        if not isinstance(e, OSError):
+            raise
         need = ' (about %.1f MB needed)' % (size_hint / 1e6) if (
             size_hint and e.errno in (errno.ENOSPC, errno.EFBIG)) else ''
         raise GQNError('cannot write %s: %s%s' % (path, e.strerror or e, need)) from None
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def write_npz(f, arrays):

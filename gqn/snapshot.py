@@ -22,7 +22,6 @@ from gqn.errors import GQNError
 
 SNAPSHOT_DIR = 'snapshots'
 _NAME_RE = re.compile(r'^snapshot_iter_(\d+)\.npz$')
-_TEMP_RE = re.compile(r'^snapshot_iter_\d+\.npz\.tmp\d+$')
 #: what a damaged snapshot raises when read
 _READ_ERRORS = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile)
 #: the iterator's state: it fits only a run with the same number of processes
@@ -72,15 +71,6 @@ def check_snapshot(path):
     except _READ_ERRORS as e:
         return '%s: %s' % (type(e).__name__, e) if str(e) else type(e).__name__
     return None
-
-
-def remove_temporary_files(run_dir):
-    """Delete the temporary files of snapshots that were being written when a run was killed."""
-    d = os.path.join(run_dir, SNAPSHOT_DIR)
-    removed = [f for f in (os.listdir(d) if os.path.isdir(d) else []) if _TEMP_RE.match(f)]
-    for f in removed:
-        os.remove(os.path.join(d, f))
-    return removed
 
 
 def iterator_fits(trainer, path):

@@ -286,12 +286,11 @@ def train(config, out, resume=False, multi_node=False, quiet=False):
 
 
 def _train(config, out, comm, resume, quiet):
-    from gqn import blas
+    from gqn import blas, shards
     from gqn.errors import GQNError
     from gqn.serialization import save_model
     from gqn.snapshot import (RANK_STATE, SNAPSHOT_DIR, Snapshot, iterator_fits,
-                              latest_good_snapshot, latest_snapshot, load_snapshot,
-                              remove_temporary_files)
+                              latest_good_snapshot, latest_snapshot, load_snapshot)
 
     lead = comm is None or comm.rank == 0
     trainer = build_trainer(config, out, comm, quiet=quiet)
@@ -307,7 +306,7 @@ def _train(config, out, comm, resume, quiet):
     if resume:
         report = print if lead else (lambda line: None)
         if lead:
-            for name in remove_temporary_files(out):
+            for name in shards.remove_partial_files(os.path.join(out, SNAPSHOT_DIR)):
                 print('removed %s (a snapshot being written when the run stopped)' % name)
         if comm is not None:
             comm.mpi_comm.Barrier()  # rank 0 has cleaned up before the others read
