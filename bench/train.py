@@ -1,12 +1,15 @@
 """Training throughput: iterations/s, samples/s and peak RSS per preset, and the loader alone.
 
 Usage: python bench/train.py [--quick] [--presets cpu_small,paper_64] [--iterations N]
+                           [--prefetch off,on]
 
 Each preset runs in its own process (so peak RSS is its own) on synthetic
 64x64 shards written to a temporary folder (speed does not depend on image
 content), with the preset's model and batch size; the first iteration is a
 warm-up and not timed. The loader figure is the ShardDataset + context/query
-sampler alone, at the same batch size. Prints one JSON object.
+sampler alone, at the same batch size. ``--prefetch off,on`` measures each preset with
+the next batch read in the background and without, in the same run. Prints one JSON
+object.
 """
 import argparse
 import json
@@ -32,10 +35,11 @@ def write_data(root, size, scenes=64, views=15, per_shard=32):
         shards.write_shard(root, 'train', index, images, v)
 
 
-def measure_preset(preset, root, iterations):
+def measure_preset(preset, root, iterations, prefetch):
     from gqn.train_config import TrainConfig, find_preset
     from gqn.training import build_trainer
-    config = TrainConfig.from_toml(find_preset(preset)).replace(dataset=root, iterations=10**9)
+    config = TrainConfig.from_toml(find_preset(preset)).replace(
+        dataset=root, iterations=10**9, prefetch=prefetch)
     with tempfile.TemporaryDirectory() as out:
         trainer = build_trainer(config, out, quiet=True)
         updater = trainer.updater
@@ -45,8 +49,11 @@ def measure_preset(preset, root, iterations):
             with trainer.reporter.scope({}):
                 updater.update()
         seconds = (time.perf_counter() - start) / iterations
+        prefetching = updater.prefetch
+        updater.finalize()
     hp = updater.get_optimizer('main').target.model.hp
-    return {'preset': preset, 'batch_size': config.batch_size, 'model': hp.to_dict(),
+    return {'preset': preset, 'prefetch': prefetching, 'batch_size': config.batch_size,
+            'model': hp.to_dict(),
             'seconds_per_iteration': seconds, 'iterations_per_s': 1 / seconds,
             'samples_per_s': config.batch_size / seconds,
             'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -78,11 +85,13 @@ def main():
     p.add_argument('--iterations', type=int, default=0,
                    help='timed iterations per preset (default 5 for cpu_small, 1 for paper_64)')
     p.add_argument('--quick', action='store_true', help='cpu_small only, 2 iterations')
-    p.add_argument('--_child', nargs=3, metavar=('PRESET', 'ROOT', 'N'), help=argparse.SUPPRESS)
+    p.add_argument('--prefetch', default='auto',
+                   help="comma-separated 'auto', 'on', 'off': one measurement of each per preset")
+    p.add_argument('--_child', nargs=4, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args._child:
-        preset, root, n = args._child
-        print(json.dumps(measure_preset(preset, root, int(n))))
+        preset, root, n, prefetch = args._child
+        print(json.dumps(measure_preset(preset, root, int(n), prefetch)))
         return
     presets = ['cpu_small'] if args.quick else args.presets.split(',')
     result = {'benchmark': 'train', 'cpu_count': os.cpu_count(), 'presets': []}
@@ -95,12 +104,15 @@ def main():
             if not os.path.exists(root):
                 write_data(root, size)
             n = args.iterations or (2 if args.quick else (1 if preset == 'paper_64' else 5))
-            out = subprocess.run([sys.executable, __file__, '--_child', preset, root, str(n)],
-                                 check=True, capture_output=True, text=True).stdout
-            entry = json.loads(out.strip().splitlines()[-1])
-            entry['loader_samples_per_s'] = measure_loader(root, entry['batch_size'])
-            entry['loader_to_trainer_ratio'] = entry['loader_samples_per_s'] / entry['samples_per_s']
-            result['presets'].append(entry)
+            for prefetch in args.prefetch.split(','):
+                out = subprocess.run(
+                    [sys.executable, __file__, '--_child', preset, root, str(n), prefetch],
+                    check=True, capture_output=True, text=True).stdout
+                entry = json.loads(out.strip().splitlines()[-1])
+                entry['loader_samples_per_s'] = measure_loader(root, entry['batch_size'])
+                entry['loader_to_trainer_ratio'] = (entry['loader_samples_per_s']
+                                                    / entry['samples_per_s'])
+                result['presets'].append(entry)
     print(json.dumps(result, indent=1))
 
 

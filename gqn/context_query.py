@@ -66,10 +66,15 @@ class ContextQuerySampler:
 
     def __call__(self, batch, device=None):
         """Scenes as from :class:`gqn.ShardDataset` (float, or uint8 with ``raw``) → the
-        batch dict. Only the ``K + 1`` views used are gathered, sent to ``device`` in
-        one copy for the images and one for the viewpoints, and (uint8) converted to
-        float32 there."""
-        context, query = self.sample_indices(len(batch))
+        batch dict: :meth:`sample_indices`, then :meth:`gather`."""
+        return self.gather(batch, *self.sample_indices(len(batch)), device)
+
+    @staticmethod
+    def gather(batch, context, query, device=None):
+        """The batch dict of ``batch`` split by ``context`` ``(B, K)`` and ``query``
+        ``(B,)`` view indices. Only the ``K + 1`` views used are read, sent to ``device``
+        in one copy for the images and one for the viewpoints, and (uint8) converted to
+        float32 there. Uses no random state (a background thread may run it)."""
         k = context.shape[1]
         views = np.concatenate([context, query[:, None]], axis=1)
         x = np.stack([np.asarray(scene[0][idx]) for scene, idx in zip(batch, views)])

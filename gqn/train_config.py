@@ -9,6 +9,8 @@ from gqn.resources import builtin_folder, parse_override, toml_names, tomllib
 
 #: ``communicator`` values: 'auto' picks 'naive' (CPU) or 'pure_nccl' (CUDA).
 COMMUNICATORS = ('auto', 'naive', 'flat', 'pure_nccl')
+#: ``prefetch`` values: 'auto' is 'on' on CUDA, 'off' on the CPU.
+PREFETCH = ('auto', 'on', 'off')
 
 
 @dataclasses.dataclass
@@ -45,6 +47,9 @@ class TrainConfig:
     # ChainerMN communicator for --multi-node: 'auto' = 'naive' on the CPU, 'pure_nccl'
     # on CUDA; 'flat' passes GPU buffers to MPI (needs a CUDA-aware MPI)
     communicator: str = 'auto'
+    # read, send and convert the next batch in a background thread while a step
+    # computes: 'auto' = on CUDA only, 'on', 'off' (gqn.updater.GQNUpdater)
+    prefetch: str = 'auto'
 
     def __post_init__(self):
         for name in ('batch_size', 'iterations', 'log_interval', 'eval_interval',
@@ -55,6 +60,9 @@ class TrainConfig:
             raise GQNError('max_context and minutes must be >= 0')
         if self.sigma_start <= 0 or self.sigma_end <= 0:
             raise GQNError('sigma must stay positive')
+        if self.prefetch not in PREFETCH:
+            raise GQNError('prefetch must be one of %s, got %r'
+                           % (', '.join(PREFETCH), self.prefetch))
         if self.communicator not in COMMUNICATORS:
             raise GQNError('communicator must be one of %s, got %r'
                            % (', '.join(COMMUNICATORS), self.communicator))

@@ -202,7 +202,9 @@ def build_trainer(config, out, comm=None, quiet=False):
                          lr=(config.lr_start, config.lr_end, config.lr_steps), device=device,
                          noise_key=(config.seed, rank),
                          # reading the loss synchronises a GPU: check at log intervals there
-                         finite_check_interval=1 if device.xp is np else config.log_interval)
+                         finite_check_interval=1 if device.xp is np else config.log_interval,
+                         prefetch=config.prefetch == 'on' or (
+                             config.prefetch == 'auto' and device.xp is not np))
     trainer = training.Trainer(updater, StopTrigger(config, comm), out=out)
 
     # extensions

@@ -1,7 +1,10 @@
 """One training step: anneal sigma, compute the negative ELBO, update."""
+import concurrent.futures
 import math
 
 import chainer
+import numpy as np
+from chainer import serializers
 from chainer import training
 
 from gqn.errors import GQNError
@@ -14,6 +17,9 @@ def linear_schedule(start, end, steps, iteration):
         return end
     t = min(iteration / steps, 1.0)
     return start + (end - start) * t
+
+
+_EPOCH = ('epoch', 'epoch_detail', 'previous_epoch_detail', 'is_new_epoch')
 
 
 class NonFiniteLossError(GQNError):
@@ -40,15 +46,24 @@ class GQNUpdater(training.updaters.StandardUpdater):
         finite_check_interval (int): check that the loss is finite every this many
             steps (1: before every update, the default). Reading the loss waits for
             the device, so on CUDA ``gqn train`` checks at log intervals only.
+        prefetch (bool): read, send and convert the next batch in a background
+            thread while this step computes. Its scenes and views are drawn in this
+            thread, one step ahead; :meth:`settle` puts the iterator and the random
+            state back to before that draw (snapshots call it), so a run resumed from
+            a snapshot continues exactly as the uninterrupted one, and a run with
+            prefetch draws the same batches as one without.
     """
 
     def __init__(self, iterator, optimizer, converter, sigma, lr, device, noise_key=(0, 0),
-                 finite_check_interval=1):
+                 finite_check_interval=1, prefetch=False):
         super().__init__(iterator, optimizer, converter=converter, device=device)
         self.sigma_schedule = sigma
         self.lr_schedule = lr
         self.noise_key = tuple(noise_key)
         self.finite_check_interval = finite_check_interval
+        self.prefetch = prefetch
+        self._worker = None
+        self._pending = None  # (future of the next batch, state before drawing it)
 
     @property
     def sigma(self):
@@ -57,7 +72,7 @@ class GQNUpdater(training.updaters.StandardUpdater):
     def update_core(self):
         optimizer = self._optimizers['main']
         loss_fun = optimizer.target
-        batch = self.converter(self._iterators['main'].next(), self.device)
+        batch = self._next_batch()
         optimizer.alpha = linear_schedule(*self.lr_schedule, self.iteration)
         sigma = self.sigma
         chainer.report({'sigma': sigma, 'lr': optimizer.alpha})
@@ -77,6 +92,69 @@ class GQNUpdater(training.updaters.StandardUpdater):
         loss.backward()
         optimizer.update()
 
+    def _draw(self):
+        """The next scenes and their context/query views (advances the iterator, the
+        sampler's generator and, at an epoch's end, NumPy's global one)."""
+        scenes = self._iterators['main'].next()
+        return scenes, *self.converter.sample_indices(len(scenes))
+
+    def _next_batch(self):
+        if self._pending is None:
+            batch = self.converter.gather(*self._draw(), self.device)
+        else:
+            batch = self._pending[0].result()
+            self._pending = None
+        if self.prefetch:
+            if self._worker is None:
+                self._worker = concurrent.futures.ThreadPoolExecutor(
+                    1, thread_name_prefix='gqn-prefetch')
+            before = self._state()
+            self._pending = (self._worker.submit(self._gather, *self._draw()), before)
+        return batch
+
+    def _gather(self, scenes, context, query):
+        with chainer.using_device(self.device):
+            return self.converter.gather(scenes, context, query, self.device)
+
+    def _state(self):
+        iterator = self._iterators['main']
+        saved = serializers.DictionarySerializer()
+        iterator.serialize(saved)
+        return {'iterator': {k: np.copy(v) for k, v in saved.target.items()},
+                'sampler': self.converter.rng.get_state(), 'numpy': np.random.get_state(),
+                'epoch': {name: getattr(iterator, name) for name in _EPOCH}}
+
+    def settle(self):
+        """Drop a prefetched batch and rewind the iterator, the sampler and NumPy's global
+        generator to before it was drawn: the state an updater without prefetch has."""
+        if self._pending is None:
+            return
+        future, before = self._pending
+        self._pending = None
+        future.result()  # the worker reads the iterator's scenes: let it finish first
+        self._iterators['main'].serialize(serializers.NpzDeserializer(before['iterator']))
+        self.converter.rng.set_state(before['sampler'])
+        np.random.set_state(before['numpy'])
+
+    # the epoch of the batch being trained on, not of the one prefetched
+    epoch = property(lambda self: self._at_step('epoch'))
+    epoch_detail = property(lambda self: self._at_step('epoch_detail'))
+    previous_epoch_detail = property(lambda self: self._at_step('previous_epoch_detail'))
+    is_new_epoch = property(lambda self: self._at_step('is_new_epoch'))
+
+    def _at_step(self, name):
+        if self._pending is None:
+            return getattr(self._iterators['main'], name)
+        return self._pending[1]['epoch'][name]
+
+    def finalize(self):
+        self.settle()
+        if self._worker is not None:
+            self._worker.shutdown()
+            self._worker = None
+        super().finalize()
+
     def serialize(self, serializer):
+        self.settle()  # the state of the step trained last, not of the prefetch
         super().serialize(serializer)
         self.converter.serialize(serializer['converter'])

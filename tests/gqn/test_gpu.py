@@ -131,6 +131,23 @@ def test_gpu_run_resumes_to_the_same_parameters(cupy, synthetic_dataset, tmp_pat
         np.testing.assert_allclose(b[name], a[name], rtol=1e-4, atol=1e-6, err_msg=name)
 
 
+def test_gpu_prefetch_is_on_by_default_and_trains_as_without(cupy, synthetic_dataset,
+                                                            tmp_path):
+    """The background batch (read, sent and converted in a worker thread, on the run's
+    GPU) is the batch a run without prefetch trains on; 14 iterations cross two epochs."""
+    from gqn.training import train
+    on = train(_tiny_config(synthetic_dataset, iterations=14), str(tmp_path / 'on'),
+               quiet=True)
+    assert on.updater.prefetch
+    off = train(_tiny_config(synthetic_dataset, iterations=14, prefetch='off'),
+                str(tmp_path / 'off'), quiet=True)
+    a = _params(os.path.join(str(tmp_path / 'on'), 'model', 'model.npz'))
+    b = _params(os.path.join(str(tmp_path / 'off'), 'model', 'model.npz'))
+    for name in a:
+        np.testing.assert_allclose(a[name], b[name], rtol=1e-4, atol=1e-6, err_msg=name)
+    assert on.updater.epoch == off.updater.epoch == 2
+
+
 def test_gpu_model_snapshot_loads_on_the_cpu_and_evaluates_alike(cupy, synthetic_dataset,
                                                                  tmp_path):
     from gqn.evaluation import evaluate
