@@ -1,11 +1,11 @@
-"""GFLOP/s of the ConvLSTM gate convolution: gqn.functions.convolution_2d vs F.convolution_2d.
+"""GFLOP/s of the ConvLSTM gate convolution: gqn.kernels.convolution_2d.convolution_2d vs F.convolution_2d.
 
 Usage: python bench/conv.py [--quick] [--shapes NAME,...] [--repeats N] [--threads N]
 
 For each shape (5x5 kernel, 16x16 maps, batch 36, 'same' padding) three
 implementations run forward + backward (gradients of x, W and b) on the same
 float32 data in the same process, alternating, and the best time of each is
-kept: ``ours`` (``gqn.functions.convolution_2d``, which runs 5x5 kernels by
+kept: ``ours`` (``gqn.kernels.convolution_2d.convolution_2d``, which runs 5x5 kernels by
 Winograd's F(4x4, 5x5)), ``shifted`` (the project's shifted-GEMM direct
 convolution, its path for other kernels) and ``stock`` (Chainer's
 ``F.convolution_2d``, im2col). FLOPs are those of the direct convolution,
@@ -22,7 +22,7 @@ import json
 import os
 import time
 
-import gqn  # noqa: F401  (first: picks NumPy's BLAS kernels, see gqn.blas)
+import gqn  # noqa: F401  (first: picks NumPy's BLAS kernels, see gqn.kernels.blas)
 
 B, S, K = 36, 16, 5
 # name: (C_in, C_out, bias, what it is)
@@ -61,8 +61,7 @@ def measure(name, repeats):
     import chainer.functions as F
     import numpy
 
-    from gqn.functions import convolution_2d
-    from gqn.functions.convolution_2d import Convolution2D
+    from gqn.kernels.convolution_2d import Convolution2D, convolution_2d
 
     c_in, c_out, bias, what = SHAPES[name]
     rng = numpy.random.RandomState(0)

@@ -24,10 +24,10 @@ def main(argv=None):
     p.add_argument('--scenes', type=int, default=200)
     p.add_argument('--out', help='PNG of the curves (default: RUN/heldout_curves.png)')
     args = p.parse_args(argv)
-    from gqn.evaluation import evaluate, mean_image
-    from gqn.shard_dataset import ShardDataset
-    from gqn.snapshot import load_trained, snapshots
-    from gqn.train_config import TrainConfig
+    from gqn.data.shard_dataset import ShardDataset
+    from gqn.evaluation.evaluate import evaluate, mean_image
+    from gqn.training.config import TrainConfig
+    from gqn.training.snapshot import load_trained, snapshots
     config = TrainConfig.from_json(os.path.join(args.run, 'config.json'))
     with open(os.path.join(args.run, 'log')) as f:
         elapsed = {e['iteration']: e['elapsed_time'] for e in json.load(f)}

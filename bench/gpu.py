@@ -27,6 +27,8 @@ import tempfile
 import time
 
 import gqn  # noqa: F401  (first: the compatibility shims and NumPy's BLAS kernels)
+
+# isort: split
 import numpy as np
 
 SMALL = dict(image_size=32, r_channels=64, h_channels=32, u_channels=32, z_channels=3,
@@ -66,7 +68,7 @@ def relerr(a, b):
 
 def write_dataset(root, size, scenes=64, views=15, per_shard=32, seed=0):
     """Shards of smooth random images (speed does not depend on content)."""
-    from gqn import shards
+    from gqn.data import shards
     rng = np.random.RandomState(seed)
     for split in ('train', 'test'):
         for index in range(scenes // per_shard):
@@ -84,8 +86,10 @@ def write_dataset(root, size, scenes=64, views=15, per_shard=32, seed=0):
 
 def stage_env(device, args):
     import platform
+
     import chainer
     from chainer.backends import cuda
+
     from gqn.cuda import cupy_version
     info = {'python': platform.python_version(), 'numpy': np.__version__,
             'chainer': chainer.__version__, 'cupy': cupy_version(),
@@ -108,7 +112,7 @@ def stage_env(device, args):
 @contextlib.contextmanager
 def host_noise(seed):
     """Latent noise drawn on the host and sent to the array's device: the same z everywhere."""
-    from gqn.random_state import latent_noise
+    from gqn.ops.random_state import latent_noise
     rng = np.random.RandomState(seed)
     latent_noise.standard_normal = lambda xp, shape, dtype: xp.asarray(
         rng.standard_normal(shape).astype(dtype))
@@ -120,8 +124,9 @@ def host_noise(seed):
 
 def one_step(model, batch, device, sigma=1.3):
     import chainer
-    from gqn.adam import Adam
-    from gqn.loss import GQNLoss
+
+    from gqn.kernels.adam import Adam
+    from gqn.model.loss import GQNLoss
     loss_fun = GQNLoss(model)
     loss_fun.to_device(device)
     optimizer = Adam(alpha=1e-3)
@@ -142,8 +147,9 @@ def one_step(model, batch, device, sigma=1.3):
 
 def stage_equality(device, args):
     import chainer
-    from gqn.hyperparams import HyperParameters
-    from gqn.model import GQN
+
+    from gqn.model.gqn import GQN
+    from gqn.model.hyperparams import HyperParameters
     cpu = chainer.get_device('@numpy')
     model_sizes = SMALL if on_gpu(device) else TINY
     cases = [('float64', model_sizes, np.float64), ('float32', model_sizes, np.float32),
@@ -184,8 +190,9 @@ def stage_equality(device, args):
 
 def stage_timing(device, args):
     import chainer
-    from gqn.train_config import TrainConfig, find_preset
-    from gqn.training import build_trainer
+
+    from gqn.training.config import TrainConfig, find_preset
+    from gqn.training.trainer import build_trainer
     work = args.out or tempfile.mkdtemp()
     gpu = on_gpu(device)
     config = TrainConfig.from_toml(find_preset('paper_64')).replace(iterations=10**9, minutes=0,

@@ -20,10 +20,12 @@ import sys
 import tempfile
 import time
 
-import gqn  # noqa: F401  (first: picks NumPy's BLAS kernels, see gqn.blas)
+import gqn  # noqa: F401  (first: picks NumPy's BLAS kernels, see gqn.kernels.blas)
+
+# isort: split
 import numpy as np
 
-from gqn import deepmind, tfrecord
+from gqn.data import deepmind, tfrecord
 
 DATASET = 'shepard_metzler_5_parts'
 
@@ -78,12 +80,9 @@ def main():
 
         def run_import(workers):
             def fn():
-                sub = argparse.ArgumentParser()
-                deepmind.configure_import_deepmind(sub)
                 out = os.path.join(tmp, 'out%d' % workers)
                 with contextlib.redirect_stdout(sys.stderr):  # stdout: JSON only
-                    deepmind.run_import_deepmind(sub.parse_args(
-                        [folder, '--out', out, '--workers', str(workers)]))
+                    deepmind.import_dataset(folder, out, workers=workers)
             return fn
 
         read_crc()  # warm the page cache

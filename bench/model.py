@@ -7,11 +7,11 @@ RSS of the process that measured it, for three formulations of the same model:
 
 - ``optimised``: step-invariant gate convolutions hoisted, the project's own
   CPU functions (Winograd convolution, linear canvas, fused LSTM cell,
-  in-place Adam :class:`gqn.adam.Adam`);
+  in-place Adam :class:`gqn.kernels.adam.Adam`);
 - ``plain``: the project's functions, no hoisting;
 - ``stock``: no hoisting and Chainer's stock functions (``F.convolution_2d``
   on the concatenated inputs, ``F.deconvolution_2d``, ``F.lstm``, Chainer's
-  Adam), i.e. ``gqn.functions.stock_ops``;
+  Adam), i.e. ``gqn.ops.stock_ops``;
 
 and the ratios ``optimised / plain`` (hoisting) and ``optimised / stock``.
 Each measurement runs in its own subprocess so the peak RSS figures are separate,
@@ -29,7 +29,7 @@ import subprocess
 import sys
 import time
 
-import gqn  # noqa: F401  (first: picks NumPy's BLAS kernels, see gqn.blas)
+import gqn  # noqa: F401  (first: picks NumPy's BLAS kernels, see gqn.kernels.blas)
 
 CONFIGS = {
     'paper': dict(batch=36, context=5, hp=dict()),
@@ -49,12 +49,11 @@ def measure(config, variant, steps, warmup):
     import chainer
     import numpy
 
-    from gqn.functions.stock_ops import stock_ops
-
-    from gqn.adam import Adam
-    from gqn.hyperparams import HyperParameters
-    from gqn.loss import GQNLoss
-    from gqn.model import GQN
+    from gqn.kernels.adam import Adam
+    from gqn.model.gqn import GQN
+    from gqn.model.hyperparams import HyperParameters
+    from gqn.model.loss import GQNLoss
+    from gqn.ops.stock_ops import stock_ops
 
     spec = CONFIGS[config]
     hp = HyperParameters(**spec['hp'])

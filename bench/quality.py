@@ -78,8 +78,8 @@ def render(args, root):
 
 
 def train(args, root):
-    from gqn.demo import train_command, train_processes
-    from gqn.train_config import TrainConfig, find_preset
+    from gqn.cli.demo import train_command, train_processes
+    from gqn.training.config import TrainConfig, find_preset
     processes = train_processes(args.processes)
     batch = TrainConfig.from_toml(find_preset(args.preset)).batch_size
     if batch % processes:
@@ -97,9 +97,9 @@ def train(args, root):
 
 
 def score(root, seed=0):
-    from gqn.evaluation import evaluate, mean_image
-    from gqn.shard_dataset import ShardDataset
-    from gqn.snapshot import latest_snapshot, load_trained
+    from gqn.data.shard_dataset import ShardDataset
+    from gqn.evaluation.evaluate import evaluate, mean_image
+    from gqn.training.snapshot import latest_snapshot, load_trained
     run = os.path.join(root, 'run')
     model, _ = load_trained(run)
     snapshot = latest_snapshot(run)

@@ -53,6 +53,7 @@ def _naive(args):
     pyrender = platform.load_pyrender(error_checking=True)
     import numpy as np
     import trimesh
+
     from renderer import camera
     from renderer.dataset import SceneSampler
     sampler = SceneSampler(recipe)

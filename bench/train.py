@@ -20,14 +20,15 @@ import sys
 import tempfile
 import time
 
-import gqn  # noqa: F401  (first: picks NumPy's BLAS kernels, see gqn.blas)
+import gqn  # noqa: F401  (first: picks NumPy's BLAS kernels, see gqn.kernels.blas)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def write_data(root, size, scenes=64, views=15, per_shard=32):
     import numpy as np
-    from gqn import shards
+
+    from gqn.data import shards
     rng = np.random.RandomState(0)
     for index in range(scenes // per_shard):
         images = rng.randint(0, 256, (per_shard, views, size, size, 3), dtype=np.uint8)
@@ -36,8 +37,8 @@ def write_data(root, size, scenes=64, views=15, per_shard=32):
 
 
 def measure_preset(preset, root, iterations, prefetch):
-    from gqn.train_config import TrainConfig, find_preset
-    from gqn.training import build_trainer
+    from gqn.training.config import TrainConfig, find_preset
+    from gqn.training.trainer import build_trainer
     config = TrainConfig.from_toml(find_preset(preset)).replace(
         dataset=root, iterations=10**9, prefetch=prefetch)
     with tempfile.TemporaryDirectory() as out:
@@ -62,8 +63,9 @@ def measure_preset(preset, root, iterations, prefetch):
 
 def measure_loader(root, batch_size, seconds=3.0):
     import chainer
-    from gqn.context_query import ContextQuerySampler
-    from gqn.shard_dataset import ShardDataset
+
+    from gqn.data.context_query import ContextQuerySampler
+    from gqn.data.shard_dataset import ShardDataset
     ds = ShardDataset(root, 'train')
     it = chainer.iterators.SerialIterator(ds, batch_size)
     sampler = ContextQuerySampler(ds.views)
@@ -98,7 +100,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         sizes = {}
         for preset in presets:
-            from gqn.train_config import TrainConfig, find_preset
+            from gqn.training.config import TrainConfig, find_preset
             size = TrainConfig.from_toml(find_preset(preset)).model.get('image_size', 64)
             root = sizes.setdefault(size, os.path.join(tmp, 'data%d' % size))
             if not os.path.exists(root):

@@ -2,27 +2,28 @@
 
 The public names below are imported on first use, so ``import gqn`` stays
 cheap (it does not import Chainer). It does pick NumPy's BLAS kernels
-(:mod:`gqn.blas`) and install the shims that let Chainer 7.8.1 run on today's
+(:mod:`gqn.kernels.blas`) and install the shims that let Chainer 7.8.1 run on today's
 NumPy and Python (:mod:`gqn.compat`): import ``gqn`` before NumPy and Chainer.
 """
 import importlib
 
-from gqn import blas, compat
+from gqn import compat
+from gqn.kernels import blas
 
 __version__ = '0.1.0'
 
-blas.configure()  # before anything loads NumPy's OpenBLAS (see gqn.blas)
+blas.configure()  # before anything loads NumPy's OpenBLAS (see gqn.kernels.blas)
 compat.apply()  # before anything imports Chainer (see gqn.compat)
 
 _LAZY = {
     'GQNError': 'gqn.errors',
-    'HyperParameters': 'gqn.hyperparams',
-    'GQN': 'gqn.model',
-    'GQNLoss': 'gqn.loss',
-    'save_model': 'gqn.serialization',
-    'load_model': 'gqn.serialization',
-    'save_hyperparams': 'gqn.serialization',
-    'load_hyperparams': 'gqn.serialization',
+    'HyperParameters': 'gqn.model.hyperparams',
+    'GQN': 'gqn.model.gqn',
+    'GQNLoss': 'gqn.model.loss',
+    'save_model': 'gqn.model.weights',
+    'load_model': 'gqn.model.weights',
+    'save_hyperparams': 'gqn.model.weights',
+    'load_hyperparams': 'gqn.model.weights',
 }
 
 __all__ = ['__version__'] + sorted(_LAZY)

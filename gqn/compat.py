@@ -75,8 +75,8 @@ def environment_check_works():
     try:
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')  # "pkg_resources / numpy.distutils is deprecated"
-            import pkg_resources  # noqa: F401
             import numpy.distutils.system_info  # noqa: F401
+            import pkg_resources  # noqa: F401
     except Exception:  # ImportError, or distutils failing inside NumPy 1.x on new setuptools
         return False
     return True

@@ -12,11 +12,11 @@ except ModuleNotFoundError:  # Python 3.10: the same parser as the tomli package
 __all__ = ['builtin_folder', 'parse_override', 'toml_names', 'tomllib']
 
 
-def builtin_folder(module_file, checkout, shipped):
+def builtin_folder(package, checkout, shipped):
     """The folder of a package's built-in TOML files.
 
     Args:
-        module_file (str): ``__file__`` of a module directly in the package.
+        package (str): ``'gqn'`` or ``'renderer'`` (installed side by side).
         checkout (str): the top-level folder of the checkout that holds them
             (``'datasets'``, ``'train'``): used in a source tree and an editable
             install.
@@ -26,11 +26,11 @@ def builtin_folder(module_file, checkout, shipped):
     Returns:
         str: the shipped folder where it exists (a wheel), else the checkout's.
     """
-    package = os.path.dirname(os.path.abspath(module_file))
-    inside = os.path.join(package, shipped)
+    packages = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    inside = os.path.join(packages, package, shipped)
     if os.path.isdir(inside):
         return inside
-    return os.path.join(os.path.dirname(package), checkout)
+    return os.path.join(packages, checkout)
 
 
 def toml_names(folder):

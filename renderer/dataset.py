@@ -4,7 +4,7 @@ Every scene draws its random numbers from its own generator seeded with
 ``(seed, split, scene index)``, and shards are independent units of work
 identified by ``(split, index)``; the bytes of a dataset therefore depend on
 the recipe alone, not on the number of workers or the order shards finish in.
-A shard is written atomically (:func:`gqn.shards.write_shard`), so a killed run
+A shard is written atomically (:func:`gqn.data.shards.write_shard`), so a killed run
 leaves only temporary files, removed by the next run, which renders the
 missing shards.
 
@@ -21,7 +21,8 @@ import time
 
 import numpy as np
 
-from gqn import shards
+from gqn import files
+from gqn.data import shards
 from gqn.errors import GQNError
 from renderer import camera
 from renderer.families import get_family
@@ -49,6 +50,7 @@ def shard_count(scenes, scenes_per_shard):
 def make_manifest(name, recipe):
     """The ``manifest.json`` dict of a resolved recipe."""
     from importlib.metadata import version
+
     from gqn import __version__
     per_shard = recipe['scenes_per_shard']
     return {
@@ -103,7 +105,7 @@ def render_viewpoints(manifest, scene_spec, viewpoints, view_renderer=None):
     viewpoints reproduces its shard images byte for byte.
 
     Args:
-        manifest (dict): the dataset's manifest (:func:`gqn.shards.read_manifest`).
+        manifest (dict): the dataset's manifest (:func:`gqn.data.shards.read_manifest`).
         scene_spec (dict): one entry of ``<split>/scenes/NNNN.json``.
         viewpoints (array): float ``(N, 7)`` viewpoints.
         view_renderer: an open renderer from :func:`open_view_renderer` to
@@ -230,9 +232,9 @@ def prepare_root(root, manifest):
         raise GQNError('%s is not empty and has no %s; refusing to render into it'
                        % (root, shards.MANIFEST))
     os.makedirs(root, exist_ok=True)
-    shards.remove_partial_files(root)
+    files.remove_partial_files(root)
     if shards.read_manifest(root) != manifest:
-        shards.atomic_write_json(marker, manifest)
+        files.atomic_write_json(marker, manifest)
 
 
 def finish_root(root, manifest):
@@ -241,7 +243,7 @@ def finish_root(root, manifest):
     if missing:
         raise GQNError('%s: %d shard(s) missing after rendering, e.g. %s/%s'
                        % (root, len(missing), missing[0][0], shards.shard_name(missing[0][1])))
-    shards.atomic_write_json(os.path.join(root, shards.MANIFEST), manifest)
+    files.atomic_write_json(os.path.join(root, shards.MANIFEST), manifest)
     marker = os.path.join(root, shards.IN_PROGRESS)
     if os.path.exists(marker):
         os.remove(marker)

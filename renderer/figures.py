@@ -67,6 +67,7 @@ def axes_spec(with_cameras):
 def make_figure(size=256):
     """The figure as uint8 ``(H, W, 3)``."""
     from PIL import Image, ImageDraw
+
     from renderer.draw import ViewRenderer
     intr = camera.intrinsics({'yfov_deg': 45.0}, size)
     overview_v = camera.look_at_origin(np.array([[9.0, 10.0, 13.0]]))
@@ -97,14 +98,15 @@ def make_figure(size=256):
 
 def main():
     from PIL import Image
-    from gqn import shards
+
+    from gqn import files
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     default = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                            'datasets', 'camera_convention.png')
     parser.add_argument('--out', default=default)
     args = parser.parse_args()
     figure = Image.fromarray(make_figure())
-    shards.atomic_write(args.out, lambda f: figure.save(f, format='PNG', optimize=True))
+    files.atomic_write(args.out, lambda f: figure.save(f, format='PNG', optimize=True))
     print(args.out)
 
 

@@ -3,7 +3,8 @@ import os
 
 import numpy as np
 
-from gqn import shards
+from gqn import files
+from gqn.data import shards
 from gqn.errors import GQNError
 
 
@@ -54,5 +55,5 @@ def write_preview(root, path=None, scale=1, **kwargs):
         image = image.resize((grid.shape[1] * scale, grid.shape[0] * scale), Image.NEAREST)
     path = path or os.path.join(root, 'preview.png')
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    shards.atomic_write(path, lambda f: image.save(f, format='PNG'))
+    files.atomic_write(path, lambda f: image.save(f, format='PNG'))
     return path

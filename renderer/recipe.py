@@ -30,7 +30,7 @@ DATASET_DEFAULTS = {
 
 #: Where bare recipe names are looked up: the checkout's ``datasets/`` folder, or
 #: its copy ``renderer/recipes/`` in an installed wheel.
-RECIPE_DIR = builtin_folder(__file__, 'datasets', 'recipes')
+RECIPE_DIR = builtin_folder('renderer', 'datasets', 'recipes')
 
 
 def find_recipe(name):

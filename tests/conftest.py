@@ -1,4 +1,6 @@
-import gqn  # noqa: F401  (first: picks NumPy's BLAS kernels, see gqn.blas)
+import gqn  # noqa: F401  (first: picks NumPy's BLAS kernels, see gqn.kernels.blas)
+
+# isort: split
 import numpy
 import pytest
 
@@ -6,7 +8,7 @@ import pytest
 @pytest.fixture
 def tiny_hp():
     """Factory of small GQN hyperparameters (16x16 images) for fast CPU tests."""
-    from gqn.hyperparams import HyperParameters
+    from gqn.model.hyperparams import HyperParameters
 
     def make(**kw):
         d = dict(image_size=16, r_channels=8, h_channels=4, u_channels=4, z_channels=2,

@@ -19,11 +19,11 @@ import itertools
 
 import numpy
 
-from gqn.functions.cuda_kernels import REGISTRY
+from gqn.kernels.cuda_kernels import REGISTRY
 
 #: The modules that define kernels (imported to fill the registry).
-KERNEL_MODULES = ('gqn.functions.conv_lstm_cell', 'gqn.functions.gaussian_nll',
-                  'gqn.functions.gaussian_kl')
+KERNEL_MODULES = ('gqn.kernels.conv_lstm_cell', 'gqn.kernels.gaussian_nll',
+                  'gqn.kernels.gaussian_kl')
 #: ``(ndim, contiguous)`` of the array arguments: what CuPy reduces a contiguous
 #: call to, and a strided 4-d (NCHW) call.
 LAYOUTS = ((1, True), (4, False))
@@ -37,7 +37,7 @@ class CompileError(Exception):
 
 
 def kernels():
-    """The registry of :mod:`gqn.functions.cuda_kernels` after importing every kernel module:
+    """The registry of :mod:`gqn.kernels.cuda_kernels` after importing every kernel module:
     a list of ``(name, kernel, scalar input names)``."""
     for module in KERNEL_MODULES:
         importlib.import_module(module)

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from gqn import shards
-from gqn.functions import parallel
+from gqn.data import shards
+from gqn.kernels import parallel
 
 
 def write_synthetic_dataset(root, scenes=24, views=5, size=16, per_shard=8, splits=('train', 'test'),
@@ -38,7 +38,7 @@ def synthetic_dataset(tmp_path):
 
 @pytest.fixture(params=[1, 3], ids=['1-thread', '3-threads'])
 def threads(request):
-    """Run the test with :func:`gqn.functions.parallel.parallel_for` on 1 and on 3 threads
+    """Run the test with :func:`gqn.kernels.parallel.parallel_for` on 1 and on 3 threads
     (an uneven split), whatever the machine's BLAS uses."""
     parallel.set_num_threads(request.param)
     yield request.param

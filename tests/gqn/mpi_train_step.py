@@ -2,7 +2,7 @@
 
 Usage: mpi_train_step.py DATASET OUT
 
-1. ``gqn.training.build_trainer`` with a ChainerMN communicator runs a few
+1. ``gqn.training.trainer.build_trainer`` with a ChainerMN communicator runs a few
    iterations (Adam, each rank its own shards and seeds, evaluation averaged
    over ranks at iteration 2); each rank saves its parameters to
    OUT/trainer_rank<k>.npz; rank 0 alone writes OUT/run (log, snapshots).
@@ -10,25 +10,27 @@ Usage: mpi_train_step.py DATASET OUT
    half, latent noise keyed by 100 + rank; rank 0 saves the parameters after
    the step to OUT/step.npz for the single-process comparison (plain SGD, so
    the comparison is sensitive to the gradient's scale).
-3. ``gqn.training.train`` with ``resume=True`` continues a copy of the run
+3. ``gqn.training.trainer.train`` with ``resume=True`` continues a copy of the run
    (OUT/resumed, from its iteration-2 snapshot) to iteration 4 on both
    ranks; each rank saves its parameters to OUT/resumed_rank<k>.npz.
 """
 import shutil
 import sys
 
-import gqn  # noqa: F401  (first: picks NumPy's BLAS kernels, see gqn.blas)
+import gqn  # noqa: F401  (first: picks NumPy's BLAS kernels, see gqn.kernels.blas)
+
+# isort: split
 import chainer
 import chainermn
 import numpy as np
-
-from gqn.hyperparams import HyperParameters
-from gqn.loss import GQNLoss
-from gqn.model import GQN
-from gqn.random_state import fixed_seed
-from gqn.train_config import TrainConfig
-from gqn.training import build_trainer, train
 from tiny_gqn import TINY_MODEL, fixed_batch
+
+from gqn.model.gqn import GQN
+from gqn.model.hyperparams import HyperParameters
+from gqn.model.loss import GQNLoss
+from gqn.ops.random_state import fixed_seed
+from gqn.training.config import TrainConfig
+from gqn.training.trainer import build_trainer, train
 
 
 def main(dataset, out):

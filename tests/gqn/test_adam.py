@@ -2,7 +2,7 @@ import chainer
 import numpy
 import pytest
 
-from gqn.adam import PARALLEL_GRAIN, Adam
+from gqn.kernels.adam import PARALLEL_GRAIN, Adam
 
 
 class _Params(chainer.Link):

@@ -2,7 +2,7 @@ import os
 import subprocess
 import sys
 
-from gqn import blas
+from gqn.kernels import blas
 
 AVX512 = {'sse2', 'avx', 'avx2', 'fma', 'avx512f', 'avx512cd', 'avx512bw', 'avx512dq', 'avx512vl'}
 

@@ -24,9 +24,10 @@ def _digest(root):
 @pytest.fixture(scope='module')
 def world(tmp_path_factory):
     """A rendered dataset, a run trained on it, and damaged copies of both."""
-    from gqn.train_config import TrainConfig
-    from gqn.training import train
     from tiny_gqn import TINY_MODEL
+
+    from gqn.training.config import TrainConfig
+    from gqn.training.trainer import train
     base = tmp_path_factory.mktemp('fuzz')
     data = str(base / 'data')
     assert main(['render', 'shepard_matzler_demo', '--out', data, '--train-scenes', '8',

@@ -2,11 +2,11 @@
 import os
 
 import pytest
+from tiny_gqn import TINY_MODEL
 
 from gqn.cli import main
-from gqn.train_config import TrainConfig
-from gqn.training import train
-from tiny_gqn import TINY_MODEL
+from gqn.training.config import TrainConfig
+from gqn.training.trainer import train
 
 
 @pytest.fixture

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from gqn import compat
-from gqn.adam import Adam
-from gqn.hyperparams import HyperParameters
-from gqn.loss import GQNLoss
-from gqn.model import GQN
+from gqn.kernels.adam import Adam
+from gqn.model.gqn import GQN
+from gqn.model.hyperparams import HyperParameters
+from gqn.model.loss import GQNLoss
 
 NUMPY_2 = int(np.__version__.split('.')[0]) >= 2
 

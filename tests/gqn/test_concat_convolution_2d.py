@@ -4,7 +4,7 @@ import numpy
 import pytest
 from chainer import gradient_check
 
-from gqn.functions.concat_convolution_2d import ConcatConvolution2D, TransformCache
+from gqn.kernels.concat_convolution_2d import ConcatConvolution2D, TransformCache
 
 
 def _parts(rng, B=2, H=6, W=5, sizes=(3, 2, 4), O=6, r=5, dtype=numpy.float64):
@@ -73,7 +73,7 @@ def test_kernel_blocks_must_span_whole_parts():
 
 
 def test_batch_chunks_give_the_same_result(monkeypatch):
-    from gqn.functions import winograd_convolution_2d as wc
+    from gqn.kernels import winograd_convolution_2d as wc
     rng = numpy.random.RandomState(6)
     xs, Ws, b = _parts(rng, B=3)
     gy = rng.standard_normal((3, 6, 6, 5))

@@ -4,10 +4,9 @@ import numpy
 import pytest
 from chainer import gradient_check
 
-from gqn.functions import convolution_2d
-from gqn.functions.convolution_2d import Convolution2D, runs_natively
-from gqn.functions.tap_convolution_2d import TapConvolution2D
-from gqn.functions.winograd_convolution_2d import WinogradConvolution2D
+from gqn.kernels.convolution_2d import Convolution2D, convolution_2d, runs_natively
+from gqn.kernels.tap_convolution_2d import TapConvolution2D
+from gqn.kernels.winograd_convolution_2d import WinogradConvolution2D
 
 
 def shifted(x, W, b=None, pad=None):

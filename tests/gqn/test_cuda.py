@@ -1,12 +1,12 @@
 """gqn.cuda without a GPU: device specifiers, rank-to-GPU mapping, one-line errors."""
 import pytest
+from tiny_gqn import TINY_MODEL
 
 from gqn.cli import main
 from gqn.cuda import describe_unusable, gpu_index, wheel_library_dirs
 from gqn.errors import GQNError
-from gqn.train_config import TrainConfig
-from gqn.training import train
-from tiny_gqn import TINY_MODEL
+from gqn.training.config import TrainConfig
+from gqn.training.trainer import train
 
 
 @pytest.mark.parametrize('spec, rank, index', [
@@ -59,7 +59,7 @@ def test_wheel_library_dirs_are_lib_folders_of_nvidia_packages():
     ('flat', '@cupy:0', 'flat'), ('naive', '@cupy', 'naive'),
 ])
 def test_communicator_for_the_device(value, device, name):
-    from gqn.training import communicator_name
+    from gqn.training.trainer import communicator_name
     assert communicator_name(value, device) == name
 
 

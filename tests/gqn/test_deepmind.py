@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gqn import deepmind, shards, tfrecord
+from gqn.cli import import_deepmind
+from gqn.data import deepmind, shards, tfrecord
 from gqn.errors import GQNError
 
 
@@ -39,9 +40,10 @@ def write_dataset(src, dataset, counts, seed=0):
 
 
 def run(*argv):
+    """``gqn import-deepmind ARGV`` in this process (the command's own parser)."""
     parser = argparse.ArgumentParser()
-    deepmind.configure_import_deepmind(parser)
-    return deepmind.run_import_deepmind(parser.parse_args([str(a) for a in argv]))
+    import_deepmind.configure_import_deepmind(parser)
+    return import_deepmind.run_import_deepmind(parser.parse_args([str(a) for a in argv]))
 
 
 def decoded(record, size=None, resample=Image.Resampling.BOX):
@@ -293,7 +295,7 @@ def test_decode_scene_rejects_off_schema_records():
 
 
 def test_imported_dataset_passes_check_and_loads(tmp_path):
-    from gqn.shard_dataset import ShardDataset
+    from gqn.data.shard_dataset import ShardDataset
     folder, written = write_dataset(tmp_path / 'src', 'jaco', {'train': [2, 3]})
     out = str(tmp_path / 'out')
     run(folder, '--out', out, '--workers', 1)

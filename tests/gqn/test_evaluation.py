@@ -2,13 +2,13 @@ import json
 import os
 
 import numpy as np
+from tiny_gqn import TINY_MODEL
 
 from gqn.cli import main
-from gqn import shards
-from gqn.evaluation import bootstrap_interval, nearest_context_view, per_scene_mse, psnr
-from gqn.train_config import TrainConfig
-from gqn.training import train
-from tiny_gqn import TINY_MODEL
+from gqn.data import shards
+from gqn.evaluation.evaluate import bootstrap_interval, nearest_context_view, per_scene_mse, psnr
+from gqn.training.config import TrainConfig
+from gqn.training.trainer import train
 
 
 def test_nearest_context_view_hand_made():

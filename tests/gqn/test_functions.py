@@ -6,7 +6,9 @@ import numpy
 import pytest
 from chainer import gradient_check
 
-from gqn.functions import conv_lstm_cell, gaussian_kl, gaussian_nll
+from gqn.kernels.conv_lstm_cell import conv_lstm_cell
+from gqn.kernels.gaussian_kl import gaussian_kl
+from gqn.kernels.gaussian_nll import gaussian_nll
 
 
 def _sigmoid(x):
@@ -111,7 +113,7 @@ def test_gaussian_kl_is_exactly_zero_for_equal_gaussians():
 @pytest.mark.gpu
 def test_cuda_kernels_are_selected_and_match_the_numpy_twins(cupy):
     # The modules share their names with the functions they define.
-    lstm_mod, kl_mod, nll_mod = (importlib.import_module('gqn.functions.' + name) for name in
+    lstm_mod, kl_mod, nll_mod = (importlib.import_module('gqn.kernels.' + name) for name in
                                  ('conv_lstm_cell', 'gaussian_kl', 'gaussian_nll'))
     rng = numpy.random.RandomState(7)
     cases = [
@@ -139,8 +141,9 @@ def test_cuda_kernels_are_selected_and_match_the_numpy_twins(cupy):
 
 
 def test_relu_equals_chainers_in_values_and_gradients(threads):
-    from gqn.functions.relu import ReLU, relu
-    from gqn.functions.stock_ops import stock_ops
+    from gqn.kernels.relu import ReLU
+    from gqn.ops import relu
+    from gqn.ops.stock_ops import stock_ops
     rng = numpy.random.RandomState(9)
     x_data = rng.standard_normal((5, 3, 4, 4)).astype(numpy.float32)
     x_data[0, 0, 0, :2] = 0  # (the gradient at 0 is 0, as Chainer's)

@@ -2,12 +2,12 @@ import os
 
 import numpy as np
 from PIL import Image
+from tiny_gqn import TINY_MODEL
 
 from gqn.cli import main
-from gqn.gif import orbit_viewpoints
-from gqn.train_config import TrainConfig
-from gqn.training import train
-from tiny_gqn import TINY_MODEL
+from gqn.evaluation.gif import orbit_viewpoints
+from gqn.training.config import TrainConfig
+from gqn.training.trainer import train
 
 
 def sphere_viewpoints(n, distance=3.0, seed=0):
@@ -82,9 +82,10 @@ def test_gif_without_scene_specs(synthetic_dataset, tmp_path):
 
 def test_gif_ground_truth_equals_a_direct_re_render(tmp_path):
     import json
-    from gqn import shards
-    from gqn.gif import ground_truth
-    from gqn.shard_dataset import ShardDataset
+
+    from gqn.data import shards
+    from gqn.data.shard_dataset import ShardDataset
+    from gqn.evaluation.gif import ground_truth
     from renderer import render_dataset, render_viewpoints
     from renderer.recipe import resolve
 

@@ -12,10 +12,12 @@ import os
 import chainer
 import numpy as np
 import pytest
-
-from gqn.functions import conv_lstm_cell, gaussian_kl, gaussian_nll
-from gqn.random_state import latent_noise
 from tiny_gqn import TINY_MODEL
+
+from gqn.kernels.conv_lstm_cell import conv_lstm_cell
+from gqn.kernels.gaussian_kl import gaussian_kl
+from gqn.kernels.gaussian_nll import gaussian_nll
+from gqn.ops.random_state import latent_noise
 
 pytestmark = pytest.mark.gpu
 
@@ -63,9 +65,10 @@ def _host_noise(monkeypatch, seed):
 @pytest.mark.parametrize('dtype', [np.float64, np.float32])
 def test_training_step_on_the_gpu_matches_the_cpu(cupy, monkeypatch, tiny_hp, gqn_batch, dtype):
     import copy
-    from gqn.adam import Adam
-    from gqn.loss import GQNLoss
-    from gqn.model import GQN
+
+    from gqn.kernels.adam import Adam
+    from gqn.model.gqn import GQN
+    from gqn.model.loss import GQNLoss
     hp = tiny_hp(image_size=16)
     with chainer.using_config('dtype', dtype):
         np.random.seed(0)
@@ -103,7 +106,7 @@ def test_training_step_on_the_gpu_matches_the_cpu(cupy, monkeypatch, tiny_hp, gq
 
 
 def _tiny_config(dataset, **changes):
-    from gqn.train_config import TrainConfig
+    from gqn.training.config import TrainConfig
     d = dict(dataset=dataset, model=TINY_MODEL, batch_size=4, iterations=6, log_interval=2,
              eval_interval=3, eval_scenes=8, image_interval=3, snapshot_interval=3,
              device='@cupy:0')
@@ -119,7 +122,7 @@ def _params(path):
 def test_gpu_run_resumes_to_the_same_parameters(cupy, synthetic_dataset, tmp_path):
     """Keyed latent noise: a run split by --resume ends where an uninterrupted one does
     (up to cuDNN's non-deterministic algorithms, hence a tolerance rather than equality)."""
-    from gqn.training import train
+    from gqn.training.trainer import train
     whole, split = str(tmp_path / 'whole'), str(tmp_path / 'split')
     train(_tiny_config(synthetic_dataset), whole, quiet=True)
     train(_tiny_config(synthetic_dataset, iterations=3), split, quiet=True)
@@ -135,7 +138,7 @@ def test_gpu_prefetch_is_on_by_default_and_trains_as_without(cupy, synthetic_dat
                                                             tmp_path):
     """The background batch (read, sent and converted in a worker thread, on the run's
     GPU) is the batch a run without prefetch trains on; 14 iterations cross two epochs."""
-    from gqn.training import train
+    from gqn.training.trainer import train
     on = train(_tiny_config(synthetic_dataset, iterations=14), str(tmp_path / 'on'),
                quiet=True)
     assert on.updater.prefetch
@@ -150,10 +153,10 @@ def test_gpu_prefetch_is_on_by_default_and_trains_as_without(cupy, synthetic_dat
 
 def test_gpu_model_snapshot_loads_on_the_cpu_and_evaluates_alike(cupy, synthetic_dataset,
                                                                  tmp_path):
-    from gqn.evaluation import evaluate
-    from gqn.shard_dataset import ShardDataset
-    from gqn.snapshot import load_trained
-    from gqn.training import train
+    from gqn.data.shard_dataset import ShardDataset
+    from gqn.evaluation.evaluate import evaluate
+    from gqn.training.snapshot import load_trained
+    from gqn.training.trainer import train
     run = str(tmp_path / 'run')
     train(_tiny_config(synthetic_dataset), run, quiet=True)
     dataset = ShardDataset(synthetic_dataset, 'test')

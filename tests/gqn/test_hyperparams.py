@@ -1,11 +1,10 @@
 import json
 
 import numpy
-
 import pytest
 
 from gqn.errors import GQNError
-from gqn.hyperparams import HyperParameters, position_scale_for
+from gqn.model.hyperparams import HyperParameters, position_scale_for
 
 
 def test_defaults_are_the_papers():

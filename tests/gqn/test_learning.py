@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 from gqn.cli import main
-from gqn.evaluation import evaluate, mean_image
-from gqn.shard_dataset import ShardDataset
-from gqn.train_config import TrainConfig
-from gqn.training import train
+from gqn.data.shard_dataset import ShardDataset
+from gqn.evaluation.evaluate import evaluate, mean_image
+from gqn.training.config import TrainConfig
+from gqn.training.trainer import train
 
 ONE_CUBE = ['--set', 'image_size=16', '--set', 'views=6', '--set', 'scene.cubes=1',
             '--set', 'scene.colors=4', '--set', 'camera.min_distance=3.0',

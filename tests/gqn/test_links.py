@@ -1,9 +1,9 @@
 import chainer
 import numpy
 
-from gqn import links
-from gqn.functions.stock_ops import stock_ops
-from gqn.functions.winograd_convolution_2d import WinogradConvolution2D
+from gqn.kernels.winograd_convolution_2d import WinogradConvolution2D
+from gqn.ops import links
+from gqn.ops.stock_ops import stock_ops
 
 
 def _convs():

@@ -4,8 +4,8 @@ import chainer
 import numpy
 import pytest
 
-from gqn.loss import GQNLoss
-from gqn.model import GQN
+from gqn.model.gqn import GQN
+from gqn.model.loss import GQNLoss
 
 
 def _run(loss_fn, batch, sigma):

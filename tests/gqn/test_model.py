@@ -3,8 +3,10 @@ import numpy
 import pytest
 from chainer import gradient_check
 
-from gqn.core import ConvLSTMCore, invariant_gates
-from gqn.model import GQN
+from gqn.model.core import ConvLSTMCore
+from gqn.model.gqn import GQN
+from gqn.ops import conv_lstm_steps, invariant_gates
+
 
 def _move_away_from_relu_kinks(model):
     """Non-zero biases: with zero biases a dead ReLU feeds exact zeros to the next ReLU."""
@@ -32,7 +34,7 @@ def test_shapes(rep, shared, steps, tiny_hp, gqn_batch):
 
 
 def test_paper_config_shapes():
-    from gqn.hyperparams import HyperParameters
+    from gqn.model.hyperparams import HyperParameters
     model = GQN(HyperParameters(generation_steps=2))
     x = numpy.random.rand(1, 1, 3, 64, 64).astype('f')
     v = numpy.random.randn(1, 1, 7).astype('f')
@@ -130,8 +132,12 @@ def test_invariant_gates_batch_all_steps_into_one_convolution():
         expected = chainer.functions.convolution_2d(inv, core.W_invariant, core.b, pad=1)
         numpy.testing.assert_allclose(g.array, expected.array, rtol=1e-5, atol=2e-5)
     h, c, x = (rng.randn(2, k, 6, 6).astype('f') for k in (3, 3, 2))
-    for core, g in zip(cores, gates):
-        for a, b in zip(core.step(h, c, x, g), core(h, c, x, inv)):
+    # one core: its step adds the hoisted gates; four unshared cores on NumPy: the
+    # steps share the invariant input's Winograd transform. Both equal the plain step.
+    steps = ([conv_lstm_steps([core], inv, 1)[0] for core in cores]
+             + conv_lstm_steps(cores, inv, len(cores)))
+    for core, step in zip(cores + cores, steps):
+        for a, b in zip(step(h, c, (x,)), core(h, c, x, inv)):
             numpy.testing.assert_allclose(a.array, b.array, rtol=1e-5, atol=1e-5)
 
 
@@ -157,7 +163,7 @@ def test_gradient_check_float64(hoist, shared, tiny_hp, gqn_batch):
 
 @pytest.mark.parametrize('rep', ['tower', 'pool', 'pyramid'])
 def test_fast_ops_equal_the_stock_chainer_formulation(rep, tiny_hp, gqn_batch):
-    from gqn.functions.stock_ops import stock_ops
+    from gqn.ops.stock_ops import stock_ops
     with chainer.using_config('dtype', numpy.float64):
         model = GQN(tiny_hp(representation=rep, generation_steps=3))
     batch = gqn_batch(dtype=numpy.float64)
@@ -174,7 +180,8 @@ def test_fast_ops_equal_the_stock_chainer_formulation(rep, tiny_hp, gqn_batch):
 
 def test_stock_ops_really_run_chainer_functions(tiny_hp, gqn_batch):
     from chainer.function_hooks import TimerHook
-    from gqn.functions.stock_ops import stock_ops
+
+    from gqn.ops.stock_ops import stock_ops
     model = GQN(tiny_hp(generation_steps=2))
     batch = gqn_batch()
 
@@ -198,8 +205,8 @@ def test_training_follows_the_stock_formulations_loss_curve(tiny_hp, gqn_batch):
     """Float32 Adam steps from the same initial parameters and latent noise: the optimised
     formulation (hoisting, Winograd, patch canvas, fused kernels) and Chainer's stock
     functions give the same loss curve to float32 tolerance."""
-    from gqn.functions.stock_ops import stock_ops
-    from gqn.loss import GQNLoss
+    from gqn.model.loss import GQNLoss
+    from gqn.ops.stock_ops import stock_ops
     batch = gqn_batch(B=4, K=3)
     curves = []
     for stock in (False, True):

@@ -6,13 +6,12 @@ import sys
 import chainer
 import numpy as np
 import pytest
-
-from gqn.hyperparams import HyperParameters
-from gqn.loss import GQNLoss
-from gqn.model import GQN
-from gqn.random_state import fixed_seed
-
 from tiny_gqn import TINY_MODEL, fixed_batch
+
+from gqn.model.gqn import GQN
+from gqn.model.hyperparams import HyperParameters
+from gqn.model.loss import GQNLoss
+from gqn.ops.random_state import fixed_seed
 
 HERE = os.path.dirname(__file__)
 pytestmark = [pytest.mark.mpi, pytest.mark.slow,

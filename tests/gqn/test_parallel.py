@@ -3,7 +3,7 @@ import threading
 import numpy
 import pytest
 
-from gqn.functions import parallel
+from gqn.kernels import parallel
 
 
 def _pieces(n, grain=1):

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from chainer import gradient_check
 
-from gqn.functions.patch_convolution import patch_convolution, patch_deconvolution
-from gqn.functions.stock_ops import stock_ops
-from gqn.links import Convolution2D, Deconvolution2D
+from gqn.kernels.patch_convolution import patch_convolution, patch_deconvolution
+from gqn.ops.links import Convolution2D, Deconvolution2D
+from gqn.ops.stock_ops import stock_ops
 
 
 @pytest.mark.parametrize('k,bias', [(1, True), (2, True), (4, False), (4, True)])

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from gqn.random_state import LatentNoise, fixed_seed, latent_noise
+from gqn.ops.random_state import LatentNoise, fixed_seed, latent_noise
 
 
 def test_unkeyed_noise_is_numpy_random():

@@ -3,9 +3,10 @@ import numpy
 import pytest
 from chainer import gradient_check
 
-from gqn.hyperparams import HyperParameters
-from gqn.model import GQN
-from gqn.representation import Pool, Pyramid, Tower
+from gqn.model.gqn import GQN
+from gqn.model.hyperparams import HyperParameters
+from gqn.model.representation import Pool, Pyramid, Tower
+
 
 def _move_away_from_relu_kinks(model):
     """Non-zero biases: with zero biases a dead ReLU feeds exact zeros to the next ReLU."""

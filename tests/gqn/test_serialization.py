@@ -5,8 +5,8 @@ import numpy
 import pytest
 
 from gqn.errors import GQNError
-from gqn.model import GQN
-from gqn.serialization import load_hyperparams, load_model, save_model
+from gqn.model.gqn import GQN
+from gqn.model.weights import load_hyperparams, load_model, save_model
 
 
 @pytest.mark.parametrize('rep,shared', [('tower', False), ('pyramid', True)])

@@ -3,11 +3,11 @@ import os
 import numpy as np
 import pytest
 
-from gqn import shards
-from gqn.context_query import ContextQuerySampler
+from gqn.data import shards
+from gqn.data.context_query import ContextQuerySampler
+from gqn.data.shard_dataset import ShardDataset
 from gqn.errors import GQNError
-from gqn.hyperparams import HyperParameters
-from gqn.shard_dataset import ShardDataset
+from gqn.model.hyperparams import HyperParameters
 
 
 def test_examples_are_float_chw_in_unit_range(synthetic_dataset):
@@ -109,10 +109,11 @@ def test_raw_scenes_give_the_same_batch_bit_for_bit(synthetic_dataset, overlap):
 
 
 def test_non_finite_viewpoints_are_refused_by_every_command(synthetic_dataset, tmp_path, capsys):
-    from gqn.cli import main
     from tiny_gqn import TINY_MODEL
-    from gqn.train_config import TrainConfig
-    from gqn.training import train
+
+    from gqn.cli import main
+    from gqn.training.config import TrainConfig
+    from gqn.training.trainer import train
     run = str(tmp_path / 'run')
     train(TrainConfig(dataset=synthetic_dataset, model=TINY_MODEL, batch_size=4, iterations=2,
                       eval_scenes=4), run, quiet=True)

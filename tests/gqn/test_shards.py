@@ -1,10 +1,11 @@
-"""gqn.shards.check_dataset on hand-made datasets (with and without a manifest)."""
+"""gqn.data.shards.check_dataset on hand-made datasets (with and without a manifest)."""
 import os
 
 import numpy as np
 import pytest
 
-from gqn import shards
+from gqn import files
+from gqn.data import shards
 from gqn.errors import GQNError
 
 
@@ -22,7 +23,7 @@ def _write(root, counts=(('train', (4, 4, 2)), ('test', (3,))), views=3, size=8,
             shards.write_shard(root, split, i, np.zeros((n, views, size, size, 3), np.uint8),
                                _viewpoints(n, views, rng), [{} for _ in range(n)])
     if manifest:
-        shards.atomic_write_json(os.path.join(root, shards.MANIFEST), {
+        files.atomic_write_json(os.path.join(root, shards.MANIFEST), {
             'image_size': size, 'views': views, 'scenes_per_shard': 4,
             'splits': {'train': {'scenes': 10, 'shards': 3}, 'test': {'scenes': 3, 'shards': 1}}})
     return root
@@ -69,7 +70,7 @@ def test_bad_dtype_shape_and_scenes(tmp_path):
     with pytest.raises(GQNError, match='train/images/0001.npy.*differs'):
         shards.check_dataset(root)
     root = _write(str(tmp_path / 'c'))
-    shards.atomic_write_json(os.path.join(root, 'test', 'scenes', '0000.json'), [{}])
+    files.atomic_write_json(os.path.join(root, 'test', 'scenes', '0000.json'), [{}])
     with pytest.raises(GQNError, match='test/scenes/0000.json'):
         shards.check_dataset(root)
     with pytest.raises(GQNError, match='no dataset'):

@@ -4,7 +4,7 @@ import numpy
 import pytest
 from chainer import gradient_check
 
-from gqn.functions.tap_convolution_2d import TapConvolution2D, applicable
+from gqn.kernels.tap_convolution_2d import TapConvolution2D, applicable
 
 
 def _both(x, w, b, pad, gy, indexes=(0, 1, 2)):

@@ -3,7 +3,7 @@ import struct
 import numpy as np
 import pytest
 
-from gqn import tfrecord
+from gqn.data import tfrecord
 from gqn.errors import GQNError
 
 

@@ -7,11 +7,11 @@ import time
 
 import numpy as np
 import pytest
+from tiny_gqn import TINY_MODEL
 
 from gqn.errors import GQNError
-from gqn.train_config import TrainConfig
-from gqn.training import train
-from tiny_gqn import TINY_MODEL
+from gqn.training.config import TrainConfig
+from gqn.training.trainer import train
 
 
 def tiny_config(dataset, **changes):
@@ -253,7 +253,7 @@ def small_tmpfs(tmp_path):
 
 def test_a_full_disk_during_training_is_one_line_and_keeps_the_last_snapshot(
         synthetic_dataset, small_tmpfs):
-    from gqn.snapshot import check_snapshot, latest_snapshot
+    from gqn.training.snapshot import check_snapshot, latest_snapshot
     run = os.path.join(small_tmpfs, 'run')
     r = subprocess.run([sys.executable, '-m', 'gqn.cli', 'train', '--dataset', synthetic_dataset,
                         '--out', run, '--iterations', '40', '--batch-size', '2', '--quiet',

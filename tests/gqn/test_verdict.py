@@ -1,4 +1,4 @@
-from gqn.evaluation import verdict
+from gqn.evaluation.evaluate import verdict
 
 
 def result(model, nearest, mean, width=0.001):

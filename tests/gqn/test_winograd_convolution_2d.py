@@ -4,8 +4,8 @@ import numpy
 import pytest
 from chainer import gradient_check
 
-from gqn.functions import winograd_convolution_2d as wc
-from gqn.functions.winograd_convolution_2d import WinogradConvolution2D, applicable
+from gqn.kernels import winograd_convolution_2d as wc
+from gqn.kernels.winograd_convolution_2d import WinogradConvolution2D, applicable
 
 
 @pytest.mark.parametrize('m, r', [(2, 3), (4, 3), (2, 5), (4, 5)])

@@ -1,6 +1,6 @@
 """A tiny GQN configuration shared by the training, evaluation, GIF and MPI tests."""
-from gqn.context_query import ContextQuerySampler
-from gqn.shard_dataset import ShardDataset
+from gqn.data.context_query import ContextQuerySampler
+from gqn.data.shard_dataset import ShardDataset
 
 TINY_MODEL = {'representation': 'pool', 'r_channels': 16, 'h_channels': 8, 'u_channels': 8,
               'z_channels': 2, 'generation_steps': 2, 'lstm_kernel_size': 3}

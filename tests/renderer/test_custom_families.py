@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from gqn import shards
+from gqn.data import shards
 from gqn.errors import GQNError
 from renderer import render_dataset, render_viewpoints
 from renderer.camera import viewpoint_from_pose

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from gqn import shards
+from gqn.data import shards
 
 PROJECT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RECIPE = '''family = "shepard_matzler"

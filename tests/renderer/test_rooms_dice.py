@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 
-from gqn import shards
+from gqn.data import shards
 from gqn.errors import GQNError
 from renderer import digits, render_dataset, render_viewpoints
 from renderer.camera import FreeCamera, viewpoint_from_pose

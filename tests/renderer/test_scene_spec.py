@@ -6,8 +6,8 @@ import shutil
 import pytest
 
 from gqn.cli import main
+from gqn.data.shard_dataset import ShardDataset
 from gqn.errors import GQNError
-from gqn.shard_dataset import ShardDataset
 from renderer.scene_spec import check_scene_spec
 
 
@@ -45,7 +45,7 @@ def test_rendered_specs_pass_and_broken_ones_are_named(rendered):
 @pytest.mark.parametrize('content', ['[{}, {}]', '{not json', '"a string"'],
                          ids=['empty specs', 'invalid JSON', 'not a list'])
 def test_check_and_gif_name_bad_scene_files(rendered, tmp_path, capsys, content):
-    from gqn.gif import ground_truth
+    from gqn.evaluation.gif import ground_truth
     root = str(tmp_path / 'copy')
     shutil.copytree(rendered, root)
     with open(os.path.join(root, 'test', 'scenes', '0000.json'), 'w') as f:

@@ -1,0 +1,100 @@
+"""The Generative Query Network: a representation network and a ConvDRAW generator."""
+import chainer
+import chainer.functions as F
+
+from gqn.model.generator import Generator
+from gqn.model.representation import make_representation
+
+
+class GQN(chainer.Chain):
+    """The GQN of Eslami et al. (2018).
+
+    Images are float32 NCHW in [0, 1]; viewpoints are
+    ``(x, y, z, cos yaw, sin yaw, cos pitch, sin pitch)``. Context tensors
+    carry a view axis ``K`` (which may be 0). All randomness is drawn from
+    ``xp.random`` of the input arrays' module, so ``numpy.random.seed``
+    makes CPU runs reproducible.
+
+    Args:
+        hp (~gqn.model.hyperparams.HyperParameters): the sizes (attribute ``hp``).
+        hoist (bool): hoist the step-invariant gate convolutions out of the
+            ``L`` steps (default); ``False`` selects the plain concatenation
+            formulation (same result, slower; for tests and benchmarks).
+    """
+
+    def __init__(self, hp, hoist=True):
+        super().__init__()
+        self.hp = hp
+        with self.init_scope():
+            self.representation = make_representation(hp)
+            self.generator = Generator(hp, hoist=hoist)
+
+    @property
+    def hoist(self):
+        """Whether the step-invariant gate convolutions are hoisted."""
+        return self.generator.hoist
+
+    @hoist.setter
+    def hoist(self, value):
+        self.generator.hoist = bool(value)
+
+    def scale_viewpoints(self, v):
+        """``v`` ``(..., 7)`` with its positions multiplied by ``hp.position_scale``
+        (``v`` itself when the scale is 1)."""
+        s = self.hp.position_scale
+        if s == 1:
+            return v
+        array = chainer.as_array(v)
+        xp = chainer.backend.get_array_module(array)
+        factor = xp.ones(array.shape[-1], dtype=array.dtype)
+        factor[:3] = s
+        return v * factor
+
+    def compute_r(self, x_c, v_c):
+        """The scene representation: the sum over context views of the per-view ``r``.
+
+        Args:
+            x_c: context images ``(B, K, 3, H, W)`` in [0, 1].
+            v_c: context viewpoints ``(B, K, 7)``.
+
+        Returns:
+            ~chainer.Variable: ``r`` ``(B, r_channels, r_size, r_size)``;
+            zeros when ``K == 0``. Invariant to the order of the views.
+        """
+        hp = self.hp
+        B, K = v_c.shape[:2]
+        dtype = self.generator.observation.W.dtype
+        if K == 0:
+            xp = chainer.backend.get_array_module(v_c)
+            return chainer.Variable(
+                xp.zeros((B, hp.r_channels, hp.r_size, hp.r_size), dtype=dtype))
+        x = F.cast(F.reshape(x_c, (B * K,) + x_c.shape[2:]), dtype)
+        v = F.cast(F.reshape(self.scale_viewpoints(v_c), (B * K, v_c.shape[2])), dtype)
+        r = self.representation(x, v)
+        return F.sum(F.reshape(r, (B, K) + r.shape[1:]), axis=1)
+
+    def reconstruct(self, x_c, v_c, x_q, v_q):
+        """Reconstruct the query view with ``z`` drawn from the posterior.
+
+        Args:
+            x_c, v_c: context images ``(B, K, 3, H, W)`` and viewpoints ``(B, K, 7)``.
+            x_q: query images ``(B, 3, H, W)`` in [0, 1].
+            v_q: query viewpoints ``(B, 7)``.
+
+        Returns:
+            tuple: the mean image ``(B, 3, H, W)`` (the unbounded output of a
+            1x1 conv; clip to [0, 1] for display) and ``kl`` ``(B,)``, the
+            sum over steps and latent elements of KL(posterior || prior) in nats.
+        """
+        return self.generator(self.scale_viewpoints(v_q), self.compute_r(x_c, v_c), x_q)
+
+    def generate(self, x_c, v_c, v_q):
+        """Render the query viewpoint with ``z`` drawn from the prior.
+
+        Callers wrap it in ``chainer.no_backprop_mode()`` and
+        ``chainer.using_config('train', False)`` themselves.
+
+        Returns:
+            ~chainer.Variable: the mean image ``(B, 3, H, W)`` (unbounded).
+        """
+        return self.generator(self.scale_viewpoints(v_q), self.compute_r(x_c, v_c))[0]

@@ -1,0 +1,137 @@
+"""Training configuration: paper defaults, TOML presets, command-line overrides."""
+import dataclasses
+import json
+import os
+
+from gqn.errors import GQNError
+from gqn.resources import builtin_folder, parse_override, toml_names, tomllib
+
+#: ``communicator`` values: 'auto' picks 'naive' (CPU) or 'pure_nccl' (CUDA).
+COMMUNICATORS = ('auto', 'naive', 'flat', 'pure_nccl')
+#: ``prefetch`` values: 'auto' is 'on' on CUDA, 'off' on the CPU.
+PREFETCH = ('auto', 'on', 'off')
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """Everything a training run needs besides the data; saved as ``<run>/config.json``.
+
+    Defaults are the paper's (Eslami et al. 2018): Adam with learning rate
+    5e-4 → 5e-5 over 1.6M steps and pixel sigma 2.0 → 0.7 over 200k steps,
+    both linear then held; batch 36. ``model`` holds
+    :class:`gqn.HyperParameters` fields (missing ones take the paper's values).
+    """
+
+    dataset: str = ''
+    model: dict = dataclasses.field(default_factory=dict)
+    batch_size: int = 36
+    iterations: int = 2_000_000
+    minutes: float = 0.0          # wall-clock limit per invocation; 0 = none
+    max_context: int = 0          # largest context size K; 0 = views - 1
+    allow_overlap: bool = False   # query may be one of the context views
+    lr_start: float = 5e-4
+    lr_end: float = 5e-5
+    lr_steps: int = 1_600_000
+    sigma_start: float = 2.0
+    sigma_end: float = 0.7
+    sigma_steps: int = 200_000
+    seed: int = 0
+    device: str = '@numpy'
+    log_interval: int = 100
+    eval_interval: int = 5000
+    eval_scenes: int = 144
+    image_interval: int = 5000
+    snapshot_interval: int = 1000
+    keep_snapshots: int = 2
+    # ChainerMN communicator for --multi-node: 'auto' = 'naive' on the CPU, 'pure_nccl'
+    # on CUDA; 'flat' passes GPU buffers to MPI (needs a CUDA-aware MPI)
+    communicator: str = 'auto'
+    # read, send and convert the next batch in a background thread while a step
+    # computes: 'auto' = on CUDA only, 'on', 'off' (gqn.training.updater.GQNUpdater)
+    prefetch: str = 'auto'
+
+    def __post_init__(self):
+        for name in ('batch_size', 'iterations', 'log_interval', 'eval_interval',
+                     'image_interval', 'snapshot_interval', 'keep_snapshots', 'eval_scenes'):
+            if getattr(self, name) <= 0:
+                raise GQNError('%s must be positive, got %r' % (name, getattr(self, name)))
+        if self.max_context < 0 or self.minutes < 0:
+            raise GQNError('max_context and minutes must be >= 0')
+        if self.sigma_start <= 0 or self.sigma_end <= 0:
+            raise GQNError('sigma must stay positive')
+        if self.prefetch not in PREFETCH:
+            raise GQNError('prefetch must be one of %s, got %r'
+                           % (', '.join(PREFETCH), self.prefetch))
+        if self.communicator not in COMMUNICATORS:
+            raise GQNError('communicator must be one of %s, got %r'
+                           % (', '.join(COMMUNICATORS), self.communicator))
+
+    @classmethod
+    def fields(cls):
+        return {f.name: f for f in dataclasses.fields(cls)}
+
+    @classmethod
+    def from_dict(cls, d, where='config'):
+        unknown = sorted(set(d) - set(cls.fields()))
+        if unknown:
+            raise GQNError('%s: unknown key(s) %s (known: %s)' % (
+                where, ', '.join(unknown), ', '.join(sorted(cls.fields()))))
+        try:
+            return cls(**d)
+        except TypeError as e:
+            raise GQNError('%s: %s' % (where, e))
+
+    @classmethod
+    def from_toml(cls, path):
+        try:
+            with open(path, 'rb') as f:
+                return cls.from_dict(tomllib.load(f), where=path)
+        except OSError as e:
+            raise GQNError('cannot read preset %s (%s)' % (path, e.strerror))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+            raise GQNError('%s: invalid TOML (%s)' % (path, e)) from None
+
+    def replace(self, **changes):
+        return self.from_dict({**dataclasses.asdict(self), **changes})
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+    def to_json(self, path):
+        from gqn.files import atomic_write_json
+        atomic_write_json(path, self.to_dict())
+
+    @classmethod
+    def from_json(cls, path):
+        with open(path) as f:
+            return cls.from_dict(json.load(f), where=path)
+
+
+def apply_overrides(config, overrides):
+    """Apply ``key=value`` strings; ``model.<field>=value`` sets a hyperparameter."""
+    d = config.to_dict()
+    for text in overrides:
+        keys, value = parse_override(text)
+        key = '.'.join(keys)
+        if key.startswith('model.'):
+            d['model'] = {**d['model'], key[len('model.'):]: value}
+        else:
+            d[key] = value
+    return TrainConfig.from_dict(d, where='--set')
+
+
+#: Where bare preset names are looked up after ``./train``: the checkout's ``train/``
+#: folder, or its copy ``gqn/presets/`` in an installed wheel.
+PRESET_DIR = builtin_folder('gqn', 'train', 'presets')
+
+
+def find_preset(name):
+    """A preset path, or a bare name looked up in ``./train`` and in :data:`PRESET_DIR`."""
+    if os.path.isfile(name):
+        return name
+    for folder in ('train', PRESET_DIR):
+        for path in (os.path.join(folder, name), os.path.join(folder, name + '.toml')):
+            if os.path.isfile(path):
+                return path
+    raise GQNError('no preset %r (looked in ./train and %s; built-in presets: %s)'
+                   % (name, PRESET_DIR, ', '.join(toml_names(PRESET_DIR)) or 'none'))

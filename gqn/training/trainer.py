@@ -1,0 +1,309 @@
+"""Chainer's Trainer on rendered shards, paper schedules, exact resume.
+
+The run directory holds everything a run writes::
+
+    <run>/config.json            the TrainConfig actually used
+    <run>/hyperparams.json       model hyperparameters
+    <run>/log                    LogReport (JSON lines of means per log interval)
+    <run>/*.png                  PlotReport curves (loss, nll, kl, mse, bpp, sigma, lr)
+    <run>/images/                prediction grids (context | truth | prediction)
+    <run>/snapshots/             trainer snapshots (+ hyperparams.json)
+    <run>/model/                 the final model (hyperparams.json + model.npz)
+"""
+import os
+
+
+class StopTrigger:
+    """Stop at ``config.iterations``, or after ``config.minutes`` of this invocation.
+
+    With a ChainerMN communicator rank 0's clock decides for every rank, so
+    all ranks stop after the same iteration.
+    """
+
+    def __init__(self, config, comm=None):
+        import time
+        self.iterations = config.iterations
+        self.seconds = 60 * config.minutes
+        self.comm = comm
+        self.clock = time.monotonic
+        self.start = self.clock()
+
+    def __call__(self, trainer):
+        if trainer.updater.iteration >= self.iterations:
+            return True
+        if not self.seconds:
+            return False
+        if self.comm is None:
+            return self.clock() - self.start >= self.seconds
+        lead = self.comm.rank == 0
+        return self.comm.bcast_obj(self.clock() - self.start >= self.seconds if lead else None)
+
+    def get_training_length(self):
+        """For Chainer's ProgressBar (7.8.1 ignores its own ``training_length``)."""
+        return self.iterations, 'iteration'
+
+
+def communicator_name(config_value, device_spec):
+    """The ChainerMN communicator for ``communicator = config_value`` and ``--device``:
+    ``'auto'`` is ``'naive'`` on the CPU and ``'pure_nccl'`` on CUDA."""
+    if config_value != 'auto':
+        return config_value
+    return 'pure_nccl' if device_spec.startswith('@cupy') else 'naive'
+
+
+def _communicator(multi_node, config):
+    if not multi_node:
+        return None
+    from gqn.errors import GQNError
+    try:
+        import chainermn
+        import mpi4py  # noqa: F401  (ChainerMN needs it; fail with a clear message)
+    except ImportError as e:
+        raise GQNError('--multi-node needs mpi4py and an MPI library (Debian: openmpi-bin '
+                       'libopenmpi-dev; pip install mpi4py): %s' % e)
+    name = communicator_name(config.communicator, config.device)
+    if name == 'pure_nccl':
+        try:
+            from cupy.cuda import nccl
+            ready = nccl.available
+        except Exception:
+            ready = False
+        if not ready:
+            raise GQNError('multi-GPU training needs NCCL (pip install nvidia-nccl-cu12; '
+                           'scripts/cuda.sh installs it), or a CUDA-aware MPI with '
+                           '--set communicator="flat"')
+    if name != 'naive' and not config.device.startswith('@cupy'):
+        raise GQNError('communicator %r moves GPU buffers: use --device @cupy, or '
+                       'communicator "naive" on the CPU' % name)
+    return chainermn.create_communicator(name)
+
+
+def build_trainer(config, out, comm=None, quiet=False):
+    """Assemble model, optimizer, data, updater, trainer and extensions.
+
+    Returns:
+        chainer.training.Trainer: ready to run (or to load a snapshot into).
+    """
+    import chainer
+    import numpy as np
+    from chainer import training
+    from chainer.training import extensions
+
+    from gqn.cuda import get_device
+    from gqn.data import shards
+    from gqn.data.context_query import ContextQuerySampler
+    from gqn.data.shard_dataset import ShardDataset
+    from gqn.errors import GQNError
+    from gqn.kernels.adam import Adam
+    from gqn.model.gqn import GQN
+    from gqn.model.hyperparams import HyperParameters, position_scale_for
+    from gqn.model.loss import GQNLoss
+    from gqn.training.evaluator import GQNEvaluator
+    from gqn.training.prediction_grid import PredictionGrid
+    from gqn.training.snapshot import Snapshot
+    from gqn.training.updater import GQNUpdater
+
+    rank, size = (comm.rank, comm.size) if comm is not None else (0, 1)
+    lead = rank == 0
+    device = get_device(config.device, comm.intra_rank if comm is not None else 0)
+
+    # data: each rank reads its own share of the shards
+    names = shards.list_shards(config.dataset, 'train')
+    if len(names) < size:
+        raise GQNError('%s: %d train shard%s cannot be split across %d rank%s' % (
+            os.path.join(config.dataset, 'train', shards.IMAGES), len(names),
+            's' * (len(names) != 1), size, 's' * (size != 1)))
+    train_set = ShardDataset(config.dataset, 'train', names[rank::size], raw=True)
+    test_set = None
+    if 'test' in shards.list_splits(config.dataset):
+        test_names = shards.list_shards(config.dataset, 'test')
+        if len(test_names) >= size:
+            test_set = ShardDataset(config.dataset, 'test', test_names[rank::size], raw=True)
+    if lead:
+        for note in train_set.assumptions:
+            print('note:', note)
+
+    # model
+    # derived from the data unless given: the same on every rank (the first shard)
+    first_viewpoints = shards.open_shard(config.dataset, 'train', names[0])[1]
+    model_dict = {'image_size': train_set.image_size,
+                  'position_scale': position_scale_for(first_viewpoints), **config.model}
+    hp = HyperParameters.from_dict(model_dict)
+    train_set.check_compatible(hp)
+    np.random.seed(config.seed)
+    model = GQN(hp)
+    loss_fun = GQNLoss(model)
+    loss_fun.to_device(device)
+
+    # optimizer
+    optimizer = Adam(alpha=config.lr_start, beta1=0.9, beta2=0.999, eps=1e-8)
+    if comm is not None:
+        import chainermn
+        optimizer = chainermn.create_multi_node_optimizer(optimizer, comm)
+    optimizer.setup(loss_fun)
+    if comm is not None:
+        # Start every rank from rank 0's parameters now, so the first
+        # update already all-reduces gradients (ChainerMN would otherwise
+        # spend it on the broadcast).
+        comm.bcast_data(loss_fun)
+        optimizer.is_changed(loss_fun)
+
+    # iterators and updater
+    np.random.seed(config.seed + rank)
+    converter = ContextQuerySampler(train_set.views, config.max_context or None,
+                                    config.allow_overlap, seed=config.seed + 1000 * rank + 1)
+    iterator = chainer.iterators.SerialIterator(train_set, config.batch_size)
+    updater = GQNUpdater(iterator, optimizer, converter,
+                         sigma=(config.sigma_start, config.sigma_end, config.sigma_steps),
+                         lr=(config.lr_start, config.lr_end, config.lr_steps), device=device,
+                         noise_key=(config.seed, rank),
+                         # reading the loss synchronises a GPU: check at log intervals there
+                         finite_check_interval=1 if device.xp is np else config.log_interval,
+                         prefetch=config.prefetch == 'on' or (
+                             config.prefetch == 'auto' and device.xp is not np))
+    trainer = training.Trainer(updater, StopTrigger(config, comm), out=out)
+
+    # extensions
+    if test_set is not None:
+        evaluator = GQNEvaluator(test_set, loss_fun, lambda: updater.sigma,
+                                 scenes=max(1, config.eval_scenes // size),
+                                 batch_size=config.batch_size, device=device, seed=config.seed)
+        if comm is not None:
+            evaluator = chainermn.create_multi_node_evaluator(evaluator, comm)
+        trainer.extend(evaluator, trigger=(config.eval_interval, 'iteration'))
+    if lead:
+        log = (config.log_interval, 'iteration')
+        trainer.extend(extensions.LogReport(trigger=log))
+        plots = {'loss': ['main/loss', 'validation/main/loss'],
+                 'nll': ['main/nll', 'validation/main/nll'],
+                 'kl': ['main/kl', 'validation/main/kl'],
+                 'mse': ['main/mse', 'validation/main/mse', 'validation/main/prediction_mse'],
+                 'bpp': ['main/bpp', 'validation/main/bpp'],
+                 'sigma': ['sigma'], 'lr': ['lr']}
+        for name, keys in plots.items():
+            trainer.extend(extensions.PlotReport(keys, 'iteration', trigger=log,
+                                                 filename='%s.png' % name))
+        if not quiet:
+            trainer.extend(extensions.PrintReport(
+                ['iteration', 'elapsed_time', 'main/loss', 'main/nll', 'main/kl', 'main/mse',
+                 'main/bpp', 'validation/main/prediction_mse', 'sigma', 'lr']), trigger=log)
+            trainer.extend(extensions.ProgressBar(update_interval=1))
+        if test_set is not None:
+            trainer.extend(PredictionGrid(test_set, model, device, seed=config.seed),
+                           trigger=(config.image_interval, 'iteration'))
+        trainer.extend(Snapshot(config.keep_snapshots),
+                       trigger=(config.snapshot_interval, 'iteration'))
+    return trainer
+
+
+def _restart_rank_streams(trainer, seed, rank):
+    """New data order and random streams for a rank other than 0 on a multi-node resume
+    (for every rank when the run resumes with another number of processes).
+
+    Snapshots hold rank 0's state only. Every rank restores the parameters
+    and Adam moments (identical on all ranks), the iteration and the
+    schedules from it; a rank other than 0 starts a fresh pass over its own
+    shards (shuffled by NumPy's global generator) with a sampler seeded by
+    ``(seed, rank, iteration)``, so resuming is deterministic but not
+    bit-identical to an uninterrupted multi-node run. (The latent noise is keyed
+    by ``(seed, rank, iteration)`` anyway and continues exactly.)
+    """
+    import numpy as np
+    entropy = np.random.SeedSequence([seed, rank, trainer.updater.iteration])
+    converter_seed, global_seed = entropy.generate_state(2)
+    trainer.updater.converter.rng = np.random.RandomState(converter_seed)
+    np.random.seed(global_seed)
+    trainer.updater.get_iterator('main').reset()
+
+
+def train(config, out, resume=False, multi_node=False, quiet=False):
+    """Train with ``config`` into run directory ``out``; returns the trainer.
+
+    Under ``multi_node`` an error on any rank aborts all of them (MPI_Abort),
+    after printing it, instead of leaving the others waiting forever.
+    """
+    from gqn.ops.random_state import latent_noise
+    os.environ.setdefault('MPLBACKEND', 'Agg')
+    comm = _communicator(multi_node, config)
+    try:
+        return _train(config, out, comm, resume, quiet)
+    except Exception as e:
+        if comm is None or comm.size == 1:
+            raise
+        import sys
+        import traceback
+
+        from gqn.errors import GQNError
+        if isinstance(e, GQNError):
+            print('gqn train (rank %d): error: %s' % (comm.rank, e), file=sys.stderr)
+        else:
+            traceback.print_exc()
+        sys.stderr.flush()
+        comm.mpi_comm.Abort(2)
+    finally:
+        latent_noise.set_key()  # unkeyed again for whatever the process does next
+
+
+def _train(config, out, comm, resume, quiet):
+    from gqn import files
+    from gqn.errors import GQNError
+    from gqn.kernels import blas
+    from gqn.model.weights import save_model
+    from gqn.training.snapshot import (
+        RANK_STATE,
+        SNAPSHOT_DIR,
+        Snapshot,
+        iterator_fits,
+        latest_good_snapshot,
+        latest_snapshot,
+        load_snapshot,
+    )
+
+    lead = comm is None or comm.rank == 0
+    trainer = build_trainer(config, out, comm, quiet=quiet)
+    model = trainer.updater.get_optimizer('main').target.model
+    # the derived hyperparameters go into config.json, so a resume rebuilds the same model
+    config = config.replace(model={**config.model, 'image_size': model.hp.image_size,
+                                   'position_scale': model.hp.position_scale})
+    if lead:
+        os.makedirs(os.path.join(out, SNAPSHOT_DIR), exist_ok=True)
+        config.to_json(os.path.join(out, 'config.json'))
+        model.hp.to_json(os.path.join(out, 'hyperparams.json'))
+        model.hp.to_json(os.path.join(out, SNAPSHOT_DIR, 'hyperparams.json'))
+    if resume:
+        report = print if lead else (lambda line: None)
+        if lead:
+            for name in files.remove_partial_files(os.path.join(out, SNAPSHOT_DIR)):
+                print('removed %s (a snapshot being written when the run stopped)' % name)
+        if comm is not None:
+            comm.mpi_comm.Barrier()  # rank 0 has cleaned up before the others read
+        path = latest_good_snapshot(out, report)
+        if path is None:
+            raise GQNError('no snapshot in %s to resume from' % os.path.join(out, SNAPSHOT_DIR))
+        same_processes = iterator_fits(trainer, path)
+        if lead and same_processes:
+            load_snapshot(trainer, path)
+        else:
+            # the other ranks, or another number of processes than the run had: the data
+            # order and sampler streams restart (deterministically), the rest continues
+            load_snapshot(trainer, path, skip=RANK_STATE)
+            _restart_rank_streams(trainer, config.seed, 0 if comm is None else comm.rank)
+            if not same_processes:
+                report('note: %s was written by a run with another number of processes: '
+                       'the data order restarts, parameters, Adam moments and schedules '
+                       'continue' % path)
+        if not quiet and lead:
+            print('resuming from %s (iteration %d)' % (path, trainer.updater.iteration))
+    if not quiet and lead:
+        print('NumPy BLAS: %s' % blas.describe())
+    trainer.run(show_loop_exception_msg=False)
+    if lead:
+        if latest_snapshot(out) != os.path.join(
+                out, SNAPSHOT_DIR, 'snapshot_iter_%d.npz' % trainer.updater.iteration):
+            Snapshot(config.keep_snapshots)(trainer)
+        save_model(os.path.join(out, 'model'), model)
+        if not quiet:
+            print('trained %d iterations; model: %s'
+                  % (trainer.updater.iteration, os.path.join(out, 'model')))
+    return trainer
+
