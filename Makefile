@@ -1,6 +1,7 @@
 # The two set-up commands of the README:
 #   make demo   installs everything, renders a dataset, trains, evaluates, writes a GIF
 #   make test   installs everything and runs the test suite
+#   make lint   ruff over the checkout (CI runs it)
 # Both use the newest supported Python and NumPy found (scripts/install.sh).
 # The pinned stack (Python 3.11, NumPy 1.26) in its own venv: make test-pinned.
 # CuPy and the CUDA libraries into the venv: make install-cuda.
@@ -10,7 +11,7 @@ STAMP := $(VENV)/.installed
 # CuPy + NVRTC outside the venv's path, for the CPU-side kernel compile test
 NVRTC_CHECK := $(VENV)/nvrtc-check/.installed
 
-.PHONY: install install-cuda demo demo-quick test test-pinned bench
+.PHONY: install install-cuda demo demo-quick test test-pinned bench lint
 
 install: $(STAMP)
 
@@ -30,6 +31,11 @@ demo-quick: $(STAMP)
 $(NVRTC_CHECK): $(STAMP) scripts/cuda.sh
 	bash scripts/cuda.sh --compile-only $(VENV) && touch $@ \
 	  || echo "note: CuPy/NVRTC wheels not installed: tests/gqn/test_nvrtc.py will skip"
+
+# ruff (config in pyproject.toml) into the venv, then the whole checkout
+lint: $(STAMP)
+	$(VENV)/bin/python -m pip install -q "ruff>=0.14,<1"
+	$(VENV)/bin/ruff check .
 
 test: $(STAMP) $(NVRTC_CHECK)
 	$(VENV)/bin/python -m pytest

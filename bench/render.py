@@ -1,4 +1,5 @@
-"""Rendering speed: views/s at 64x64 on all cores, Shepard-Matzler against naive pyrender, plus rooms and dice.
+"""Rendering speed: views/s at 64x64 on all cores, Shepard-Matzler against naive pyrender,
+plus rooms and dice.
 
 Prints one JSON object. Each measurement runs one process per core
 (``multiprocessing`` spawn, ``LP_NUM_THREADS=1``), each drawing scenes and

@@ -64,7 +64,7 @@ def read_idx(path):
         with _open(path) as f:
             data = f.read()
     except (OSError, EOFError) as e:
-        raise GQNError('%s: cannot read IDX file (%s)' % (path, e))
+        raise GQNError('%s: cannot read IDX file (%s)' % (path, e)) from None
     if len(data) < 4 or data[0] != 0 or data[1] != 0:
         raise GQNError('%s: not an IDX file (bad magic number)' % path)
     if data[2] != _IDX_UBYTE:
@@ -123,7 +123,7 @@ def read_npz(path):
                 if x in keys and y in keys:
                     return _checked(f[x], f[y], path)
     except (OSError, ValueError) as e:
-        raise GQNError('%s: cannot read npz (%s)' % (path, e))
+        raise GQNError('%s: cannot read npz (%s)' % (path, e)) from None
     raise GQNError('%s: no image/label arrays (have: %s; expected x/y, x_train/y_train or '
                    'images/labels)' % (path, ', '.join(sorted(keys))))
 
@@ -139,7 +139,7 @@ def _load(kind, path):
             from sklearn.datasets import load_digits as sklearn_digits
         except ImportError:
             raise GQNError('the offline digit source needs scikit-learn (pip install scikit-learn), '
-                           'or pass --mnist PATH')
+                           'or pass --mnist PATH') from None
         d = sklearn_digits()
         return _checked(np.round(d.images * (255 / 16)).astype(np.uint8), d.target, 'sklearn digits')
     raise GQNError('unknown digit source kind %r (known: idx, npz, sklearn)' % (kind,))

@@ -120,7 +120,7 @@ def load_mesh_file(path):
     try:
         m = trimesh.load(path, force='mesh')
     except Exception as e:
-        raise GQNError('%s: cannot load mesh (%s: %s)' % (path, type(e).__name__, e))
+        raise GQNError('%s: cannot load mesh (%s: %s)' % (path, type(e).__name__, e)) from None
     if not isinstance(m, trimesh.Trimesh) or len(m.faces) == 0 or len(m.vertices) == 0:
         raise GQNError('%s: mesh has no triangles' % path)
     if not np.all(np.isfinite(m.vertices)):

@@ -120,17 +120,18 @@ def import_object(text, what, search=()):
         mod = importlib.import_module(module)
     except ModuleNotFoundError as e:
         if e.name != module.split('.')[0] or not search:
-            raise GQNError('%s %r: cannot import %s (%s)' % (what, text, module, e))
+            raise GQNError('%s %r: cannot import %s (%s)' % (what, text, module, e)) from None
         for folder in search:
             if folder not in sys.path:
                 sys.path.append(folder)
         return import_object(text, what)
     except Exception as e:
-        raise GQNError('%s %r: importing %s failed: %s: %s' % (what, text, module, type(e).__name__, e))
+        raise GQNError('%s %r: importing %s failed: %s: %s'
+                       % (what, text, module, type(e).__name__, e)) from None
     try:
         return getattr(mod, attr)
     except AttributeError:
-        raise GQNError('%s %r: module %s has no %r' % (what, text, module, attr))
+        raise GQNError('%s %r: module %s has no %r' % (what, text, module, attr)) from None
 
 
 def _entry_points():
@@ -158,7 +159,7 @@ def get_family(name, search=()):
             cls = eps[name].load()
         except Exception as e:
             raise GQNError('scene family %r: loading entry point %s failed: %s'
-                           % (name, eps[name].value, e))
+                           % (name, eps[name].value, e)) from None
     if not (isinstance(cls, type) and issubclass(cls, SceneFamily)):
         raise GQNError('scene family %r is not a renderer.families.SceneFamily subclass' % (name,))
     return cls

@@ -1,14 +1,12 @@
 """The documentation figure of the camera convention, drawn by the renderer itself.
 
-``python -m renderer.figures [--out datasets/camera_convention.png]`` renders
+``python scripts/camera_figure.py [--out datasets/camera_convention.png]`` renders
 the world axes (+x red, +y green, +z blue arrows from the origin) with four
 ring cameras (yaw 0, 90, 180, 270 degrees, pitch 20 degrees) from a high
 overview camera, then what each of the four cameras sees, labelled with its
 7-d viewpoint. ``datasets/README.md`` shows the result.
 """
-import argparse
 import math
-import os
 
 import numpy as np
 
@@ -96,19 +94,10 @@ def make_figure(size=256):
     return np.asarray(canvas)
 
 
-def main():
+def write_figure(path):
+    """Render :func:`make_figure` and write it to ``path`` (PNG)."""
     from PIL import Image
 
     from gqn import files
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    default = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                           'datasets', 'camera_convention.png')
-    parser.add_argument('--out', default=default)
-    args = parser.parse_args()
     figure = Image.fromarray(make_figure())
-    files.atomic_write(args.out, lambda f: figure.save(f, format='PNG', optimize=True))
-    print(args.out)
-
-
-if __name__ == '__main__':
-    main()
+    files.atomic_write(path, lambda f: figure.save(f, format='PNG', optimize=True))

@@ -5,7 +5,7 @@ import numpy as np
 
 from gqn.errors import GQNError
 from renderer import digits
-from renderer.rooms import Rooms, _color, pose
+from renderer.rooms import Rooms, is_color, pose
 
 #: Box faces in texture-atlas order (see renderer.draw.box).
 FACES = ['+x', '-x', '+y', '-y', '+z', '-z']
@@ -26,7 +26,8 @@ class MnistDice(Rooms):
     """
 
     name = 'mnist_dice'
-    defaults = dict({k: v for k, v in Rooms.defaults.items() if k != 'shapes'}, min_objects=1, max_objects=1, min_size=1.0, max_size=1.0,
+    defaults = dict({k: v for k, v in Rooms.defaults.items() if k != 'shapes'},
+                    min_objects=1, max_objects=1, min_size=1.0, max_size=1.0,
                     grid_spacing=1.5, mnist='', digit_size=28,
                     face_color=[0.95, 0.95, 0.92], ink_color=[0.05, 0.05, 0.1])
     path_keys = ('mnist',)
@@ -37,7 +38,7 @@ class MnistDice(Rooms):
         if not (isinstance(p['digit_size'], int) and 4 <= p['digit_size'] <= 256):
             raise GQNError('scene.digit_size must be an int in 4..256, got %r' % (p['digit_size'],))
         for key in ('face_color', 'ink_color'):
-            if not _color(p[key]):
+            if not is_color(p[key]):
                 raise GQNError('scene.%s must be [r, g, b] in 0..1, got %r' % (key, p[key]))
         self.source = digits.resolve_source(p['mnist'])
         images, labels = digits.load_digits(self.source)

@@ -40,7 +40,7 @@ def load_pyrender(error_checking=False):
         OpenGL.ERROR_CHECKING = error_checking
         import pyrender
     except Exception as e:  # ImportError, OSError, PyOpenGL's own errors
-        raise _no_platform(e)
+        raise _no_platform(e) from e
     return pyrender
 
 
@@ -53,7 +53,7 @@ def offscreen_renderer(width, height, error_checking=False):
     try:
         renderer = pyrender.OffscreenRenderer(width, height)
     except Exception as e:
-        raise _no_platform(e)
+        raise _no_platform(e) from e
     _LIVE.add(id(renderer))
     return renderer
 

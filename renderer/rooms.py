@@ -16,7 +16,8 @@ def _number(x):
     return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 
-def _color(x):
+def is_color(x):
+    """Whether ``x`` is an RGB colour: a list of three numbers in [0, 1]."""
     return isinstance(x, list) and len(x) == 3 and all(_number(c) and 0 <= c <= 1 for c in x)
 
 
@@ -105,7 +106,7 @@ class Rooms(SceneFamily):
         d = p['light_direction']
         if not (isinstance(d, list) and len(d) == 3 and all(map(_number, d)) and any(d)):
             raise GQNError('scene.light_direction must be a non-zero [x, y, z], got %r' % (d,))
-        if not _color(p['background']):
+        if not is_color(p['background']):
             raise GQNError('scene.background must be [r, g, b] in 0..1, got %r' % (p['background'],))
         self.palette = [list(colorsys.hsv_to_rgb(k / p['colors'], 0.75, 0.95))
                         for k in range(p['colors'])]

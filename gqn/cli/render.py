@@ -54,7 +54,7 @@ def mpi_communicator():
     try:
         from mpi4py import MPI
     except ImportError as e:
-        raise GQNError('started under MPI but mpi4py is missing (pip install mpi4py): %s' % e)
+        raise GQNError('started under MPI but mpi4py is missing (pip install mpi4py): %s' % e) from None
     return MPI.COMM_WORLD
 
 

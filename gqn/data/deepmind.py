@@ -109,7 +109,7 @@ def decode_scene(data, dataset, size=64, resample='box'):
                     im = im.resize((size, size), filter_)
                 images[i] = np.asarray(im)
         except (OSError, SyntaxError, ValueError) as e:
-            raise ValueError('frame %d: %s' % (i, e))
+            raise ValueError('frame %d: %s' % (i, e)) from e
     return images, cameras_to_viewpoints(cameras.reshape(info.views, 5))
 
 
@@ -445,7 +445,7 @@ def import_dataset(src, out, dataset=None, size=64, resample='box', splits=None,
                             f.result()  # re-raises a worker's error
                 except futures.BrokenExecutor:
                     raise GQNError('a worker process died (killed, or out of memory?); '
-                                   'finished shards are kept: rerun to resume')
+                                   'finished shards are kept: rerun to resume') from None
                 except BaseException:
                     pool.shutdown(wait=True, cancel_futures=True)
                     raise

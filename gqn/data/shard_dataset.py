@@ -123,7 +123,7 @@ class ShardDataset(chainer.dataset.DatasetMixin):
         except (OSError, ValueError) as e:
             raise GQNError('%s: unreadable (%s)' % (
                 os.path.join(self.root, self.split, shards.IMAGES,
-                             self.shard_names[s] + '.npy'), e))
+                             self.shard_names[s] + '.npy'), e)) from None
         return (images if self.raw else to_model_images(images)), v
 
 

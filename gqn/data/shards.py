@@ -146,7 +146,7 @@ def load_array(path, mmap=True):
     try:
         return np.load(path, mmap_mode='r' if mmap else None, allow_pickle=False)
     except (OSError, ValueError, EOFError) as e:
-        raise GQNError('%s: corrupt or truncated .npy file (%s)' % (path, e))
+        raise GQNError('%s: corrupt or truncated .npy file (%s)' % (path, e)) from None
 
 
 def open_shard(root, split, name):
@@ -194,8 +194,9 @@ def check_dataset(root, tolerance=1e-3, check_spec=None):
     Checks every shard of every split: dtypes and shapes, equal views and
     image size across shards, finite viewpoints with unit-norm (cos, sin)
     pairs (within ``tolerance``), scene-spec files (if any) with one entry per
-    scene (each checked by ``check_spec(spec, where)`` when given), and, when there is a manifest, image size, views, scenes per shard
-    and scene/shard counts per split against it.
+    scene (each checked by ``check_spec(spec, where)`` when given), and, when
+    there is a manifest, image size, views, scenes per shard and scene/shard
+    counts per split against it.
 
     Returns:
         dict: ``splits`` (``{split: {'shards': k, 'scenes': n}}``), ``views``,

@@ -249,7 +249,7 @@ def parse_example(data):
                     try:
                         key = str(buf[ev[0]:ev[1]], 'utf-8')
                     except UnicodeDecodeError:
-                        raise ValueError('feature name is not UTF-8')
+                        raise ValueError('feature name is not UTF-8') from None
                 elif ef == 2 and ew == _BYTES:
                     feature = _parse_feature(buf, *ev)
             features[key] = feature

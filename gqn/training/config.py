@@ -79,7 +79,7 @@ class TrainConfig:
         try:
             return cls(**d)
         except TypeError as e:
-            raise GQNError('%s: %s' % (where, e))
+            raise GQNError('%s: %s' % (where, e)) from None
 
     @classmethod
     def from_toml(cls, path):
@@ -87,7 +87,7 @@ class TrainConfig:
             with open(path, 'rb') as f:
                 return cls.from_dict(tomllib.load(f), where=path)
         except OSError as e:
-            raise GQNError('cannot read preset %s (%s)' % (path, e.strerror))
+            raise GQNError('cannot read preset %s (%s)' % (path, e.strerror)) from None
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
             raise GQNError('%s: invalid TOML (%s)' % (path, e)) from None
 

@@ -60,7 +60,7 @@ def _communicator(multi_node, config):
         import mpi4py  # noqa: F401  (ChainerMN needs it; fail with a clear message)
     except ImportError as e:
         raise GQNError('--multi-node needs mpi4py and an MPI library (Debian: openmpi-bin '
-                       'libopenmpi-dev; pip install mpi4py): %s' % e)
+                       'libopenmpi-dev; pip install mpi4py): %s' % e) from None
     name = communicator_name(config.communicator, config.device)
     if name == 'pure_nccl':
         try:
