@@ -8,6 +8,7 @@ import math
 
 from gqn.errors import GQNError
 from renderer.families import SceneFamily
+from renderer.scene_spec import directional_light, mesh, scene
 
 
 def _at(x, y, z):
@@ -32,27 +33,19 @@ class Snowman(SceneFamily):
         radii = [0.2 * h, 0.14 * h, 0.1 * h]
         meshes, y = [], 0.0
         for r in radii:
-            meshes.append(self.mesh('sphere', [2 * r] * 3, _at(0.0, y + r, 0.0), [0.95, 0.95, 1.0]))
+            meshes.append(mesh('sphere', _at(0.0, y + r, 0.0), [0.95, 0.95, 1.0], extents=[2 * r] * 3))
             y += 1.8 * r
         hat = list(colorsys.hsv_to_rgb(rng.random(), 0.8, 0.7))
-        meshes.append(self.mesh('cylinder', [1.4 * radii[2], 0.6 * radii[2], 1.4 * radii[2]],
-                                _at(0.0, y + 0.3 * radii[2], 0.0), hat))
+        meshes.append(mesh('cylinder', _at(0.0, y + 0.3 * radii[2], 0.0), hat,
+                           extents=[1.4 * radii[2], 0.6 * radii[2], 1.4 * radii[2]]))
         yaw = rng.uniform(0, 2 * math.pi)   # the nose looks this way
         head = y - 0.8 * radii[2]
         c, s = math.cos(yaw), math.sin(yaw)  # R_y(yaw) R_x(90 deg): the cone's +y -> (s, 0, c)
         nose = [[c, s, 0.0, radii[2] * s], [0.0, 0.0, -1.0, head], [-s, c, 0.0, radii[2] * c],
                 [0.0, 0.0, 0.0, 1.0]]
-        meshes.append(self.mesh('cone', [0.06 * h, 0.25 * h, 0.06 * h], nose, [1.0, 0.5, 0.1]))
-        floor = {'shape': 'quad', 'extents': [8.0, 1.0, 8.0], 'pose': _at(0.0, 0.0, 0.0),
-                 'texture': {'kind': 'noise', 'size': 64, 'cells': 8, 'seed': int(rng.integers(1000)),
-                             'colors': [[0.2, 0.45, 0.15], [0.35, 0.6, 0.25]]},
-                 'metallic': 0.0, 'roughness': 1.0}
-        return {'family': self.name, 'background': [0.6, 0.75, 0.95], 'ambient': [0.4] * 3,
-                'meshes': [floor] + meshes,
-                'lights': [{'type': 'directional', 'direction': [-0.3, -1.0, -0.5],
-                            'color': [1.0, 1.0, 1.0], 'intensity': 2.5}]}
-
-    @staticmethod
-    def mesh(shape, extents, pose, color):
-        return {'shape': shape, 'extents': extents, 'pose': pose, 'color': color,
-                'metallic': 0.0, 'roughness': 1.0}
+        meshes.append(mesh('cone', nose, [1.0, 0.5, 0.1], extents=[0.06 * h, 0.25 * h, 0.06 * h]))
+        floor = mesh('quad', _at(0.0, 0.0, 0.0), extents=[8.0, 1.0, 8.0],
+                     texture={'kind': 'noise', 'size': 64, 'cells': 8, 'seed': int(rng.integers(1000)),
+                              'colors': [[0.2, 0.45, 0.15], [0.35, 0.6, 0.25]]})
+        return scene(self.name, [0.6, 0.75, 0.95], [0.4] * 3, [floor] + meshes,
+                     [directional_light([-0.3, -1.0, -0.5], 2.5)])

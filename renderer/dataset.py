@@ -26,6 +26,7 @@ from gqn.data import shards
 from gqn.errors import GQNError
 from renderer import camera
 from renderer.families import get_family
+from renderer.scene_spec import recipe_mesh_files, validate_spec
 
 #: Split names and their stream ids (part of every scene's seed).
 SPLITS = {'train': 0, 'test': 1}
@@ -84,9 +85,15 @@ class SceneSampler:
         self.camera = camera.get_sampler(recipe['camera'])
 
     def sample(self, split, index):
-        """Scene spec (dict) and viewpoints float32 ``(views, 7)`` of one scene."""
+        """Scene spec (dict) and viewpoints float32 ``(views, 7)`` of one scene.
+
+        Raises:
+            GQNError: naming the recipe's family and the key, for a malformed spec
+                (:func:`renderer.scene_spec.validate_spec`).
+        """
         rng = scene_rng(self.recipe['seed'], split, index)
         spec = self.family.sample(rng)
+        validate_spec(spec, family=self.recipe['family'])
         return spec, self.camera.sample(rng, self.recipe['views'], spec)
 
 
@@ -117,8 +124,7 @@ def render_viewpoints(manifest, scene_spec, viewpoints, view_renderer=None):
     Raises:
         GQNError: for a malformed spec, or one naming a mesh file the recipe does not list.
     """
-    from renderer.scene_spec import check_scene_spec, recipe_mesh_files
-    check_scene_spec(scene_spec, mesh_files=recipe_mesh_files(manifest))
+    validate_spec(scene_spec, mesh_files=recipe_mesh_files(manifest))
     own = view_renderer is None
     if own:
         view_renderer = open_view_renderer(manifest)

@@ -21,7 +21,7 @@ import numpy as np
 from gqn.errors import GQNError
 from renderer import platform
 from renderer.camera import pose_from_viewpoint
-from renderer.scene_spec import check_scene_spec
+from renderer.scene_spec import validate_spec
 
 pyrender = platform.load_pyrender()
 from OpenGL import GL as gl  # noqa: E402  (after PyOpenGL is configured)
@@ -134,8 +134,9 @@ def mesh_file(mesh):
     return load_mesh_file(mesh['path']) + (None,)
 
 
-#: Mesh builders by spec ``shape``: mesh dict -> (positions, normals, triangles,
-#: texture coordinates or None) in model space.
+#: Mesh builders by spec ``shape`` (the names of :data:`renderer.scene_spec.SHAPE_KEYS`):
+#: mesh dict -> (positions, normals, triangles, texture coordinates or None) in model
+#: space.
 SHAPES = {'box': box, 'quad': quad, 'file': mesh_file,
           **{name: primitive for name in ('sphere', 'cylinder', 'capsule', 'cone', 'icosahedron')}}
 
@@ -174,22 +175,18 @@ def build_scene(spec, intrinsics):
 
     Raises:
         GQNError: naming the first key of ``spec`` that is missing or malformed
-            (:func:`renderer.scene_spec.check_scene_spec`).
+            (:func:`renderer.scene_spec.validate_spec`).
     """
-    check_scene_spec(spec)
+    validate_spec(spec)
     scene = pyrender.Scene(bg_color=list(spec['background']) + [1.0],
                            ambient_light=spec['ambient'])
     groups = {}
     poses = np.asarray([m['pose'] for m in spec['meshes']], dtype=np.float64).reshape(-1, 4, 4)
     normal_matrices = np.linalg.inv(poses[:, :3, :3]).transpose(0, 2, 1) if len(poses) else []
     for m, pose, normal_matrix in zip(spec['meshes'], poses, normal_matrices):
-        if m['shape'] not in SHAPES:
-            raise GQNError('unknown mesh shape %r (known: %s)' % (m['shape'], ', '.join(SHAPES)))
         positions, normals, triangles, uv = SHAPES[m['shape']](m)
         normals = normals @ normal_matrix.T
         texture = m.get('texture')
-        if texture is not None and uv is None:
-            raise GQNError('mesh shape %r cannot carry a texture' % (m['shape'],))
         key = (m['metallic'], m['roughness']) if texture is None else \
             (m['metallic'], m['roughness'], json.dumps(texture, sort_keys=True))
         groups.setdefault(key, []).append((
@@ -218,8 +215,6 @@ def build_scene(spec, intrinsics):
     if primitives:
         scene.add(pyrender.Mesh(primitives))
     for light in spec['lights']:
-        if light['type'] != 'directional':
-            raise GQNError('unknown light type %r (known: directional)' % (light['type'],))
         pose = np.eye(4)
         pose[:3, :3] = _frame(-np.asarray(light['direction'], dtype=np.float64))
         scene.add(pyrender.DirectionalLight(color=light['color'], intensity=light['intensity']),
@@ -268,7 +263,7 @@ class ViewRenderer:
 
     def render(self, spec, viewpoints):
         """Images uint8 ``(N, H, W, 3)`` of a scene spec from viewpoints ``(N, 7)``."""
-        poses = _camera_poses(viewpoints)
+        poses = camera_poses(viewpoints)
         scene = build_scene(spec, self.intrinsics)[0]
         w, h = self.intrinsics['width'], self.intrinsics['height']
         out = np.empty((len(poses), h, w, 3), dtype=np.uint8)
@@ -369,30 +364,11 @@ def _world_to_camera(poses):
     return V
 
 
-def _camera_poses(viewpoints):
+def camera_poses(viewpoints):
+    """Camera-to-world poses ``(N, 4, 4)`` of viewpoints ``(N, 7)``, checked (shape, finite)."""
     viewpoints = np.asarray(viewpoints)
     if viewpoints.ndim != 2 or viewpoints.shape[1] != 7:
         raise GQNError('viewpoints must have shape (N, 7), got %s' % (viewpoints.shape,))
     if not np.all(np.isfinite(viewpoints)):
         raise GQNError('viewpoints must be finite')
     return pose_from_viewpoint(viewpoints)
-
-
-def render_stock(spec, intrinsics, viewpoints, shadows=False, offscreen=None):
-    """Reference images ``(N, H, W, 3)``: one stock ``OffscreenRenderer.render`` per view.
-
-    Slow; used to check :class:`ViewRenderer` and by the benchmark.
-    """
-    scene, camera_node = build_scene(spec, intrinsics)
-    own = offscreen is None
-    if own:
-        offscreen = platform.offscreen_renderer(intrinsics['width'], intrinsics['height'])
-    try:
-        images = []
-        for pose in _camera_poses(viewpoints):
-            scene.set_pose(camera_node, pose)
-            images.append(offscreen.render(scene, flags=shadow_flags(shadows))[0])
-        return np.stack(images)
-    finally:
-        if own:
-            platform.close(offscreen)

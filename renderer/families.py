@@ -32,8 +32,14 @@ A family that draws a room adds ``"room": {"size": [sx, sz], "height": h,
 "footprints": [[x, z, r], ...]}`` so the ``free`` camera stays inside it and
 out of the objects.
 
+Build the entries with :mod:`renderer.scene_spec` (``mesh``, ``directional_light``,
+``room``, ``scene``); every spec a family returns is checked by
+:func:`renderer.scene_spec.validate_spec` before it is drawn, so a missing or
+malformed key is one error line naming the family and the key.
+
 Writing a family (the built-in ones use exactly this interface)::
 
+    from renderer import scene_spec
     from renderer.families import SceneFamily
 
     class Kitchen(SceneFamily):
@@ -43,7 +49,9 @@ Writing a family (the built-in ones use exactly this interface)::
         camera_defaults = {'radius': 4.0}
 
         def sample(self, rng):            # rng: numpy.random.Generator
-            return {...}                  # a scene spec as above
+            table = scene_spec.mesh('box', np.eye(4), [0.6, 0.4, 0.2], extents=[1.0, 0.8, 1.0])
+            return scene_spec.scene(self.name, [0.9] * 3, 0.4, [table],
+                                    [scene_spec.directional_light([0, -1, 0], 3.0)])
 
 and name it in a recipe as ``family = "mypkg.scenes:Kitchen"`` (the module
 is imported from ``sys.path``, the recipe's folder or the working

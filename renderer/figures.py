@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from renderer import camera
+from renderer import camera, scene_spec
 
 #: Cameras shown: yaw in degrees, all on a ring of radius 6 at pitch 20 degrees.
 YAWS = [0, 90, 180, 270]
@@ -21,8 +21,7 @@ def _mesh(shape, extents, rotation, position, color):
     pose = np.eye(4)
     pose[:3, :3] = rotation
     pose[:3, 3] = position
-    return {'shape': shape, 'extents': list(extents), 'pose': pose.tolist(), 'color': list(color),
-            'metallic': 0.0, 'roughness': 1.0}
+    return scene_spec.mesh(shape, pose, color, extents=extents)
 
 
 def _pointing(d):
@@ -57,9 +56,8 @@ def axes_spec(with_cameras):
             meshes.append(_mesh('box', [0.5, 0.5, 0.5], pose[:3, :3], pose[:3, 3], [0.95, 0.8, 0.1]))
             meshes.append(_mesh('cone', [0.4, 0.5, 0.4], _pointing(look), pose[:3, 3] + 0.45 * look,
                                 [0.95, 0.8, 0.1]))
-    return {'family': 'figure', 'background': [1.0, 1.0, 1.0], 'ambient': [0.5, 0.5, 0.5],
-            'meshes': meshes, 'lights': [{'type': 'directional', 'direction': [-0.3, -1.0, -0.4],
-                                          'color': [1.0, 1.0, 1.0], 'intensity': 2.5}]}
+    return scene_spec.scene('figure', [1.0, 1.0, 1.0], [0.5, 0.5, 0.5], meshes,
+                            [scene_spec.directional_light([-0.3, -1.0, -0.4], 2.5)])
 
 
 def make_figure(size=256):

@@ -4,7 +4,7 @@ import math
 import numpy as np
 
 from gqn.errors import GQNError
-from renderer import digits
+from renderer import digits, scene_spec
 from renderer.rooms import Rooms, is_color, pose
 
 #: Box faces in texture-atlas order (see renderer.draw.box).
@@ -56,9 +56,9 @@ class MnistDice(Rooms):
         indices = [int(rng.choice(self.by_label[c])) for c in classes]
         texture = {'kind': 'digits', 'size': p['digit_size'], 'source': self.source,
                    'indices': indices, 'colors': [list(p['face_color']), list(p['ink_color'])]}
-        return {'shape': 'box', 'extents': [size] * 3, 'pose': pose(yaw, (x, size / 2, z)),
-                'texture': texture, 'faces': dict(zip(FACES, [int(c) for c in classes])),
-                'metallic': 0.0, 'roughness': 1.0}
+        return scene_spec.mesh('box', pose(yaw, (x, size / 2, z)), texture=texture,
+                               extents=[size] * 3,
+                               faces=dict(zip(FACES, [int(c) for c in classes])))
 
     def sample(self, rng):
         p = self.params

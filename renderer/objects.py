@@ -4,6 +4,7 @@ import math
 import numpy as np
 
 from gqn.errors import GQNError
+from renderer import scene_spec
 from renderer.rooms import Rooms
 
 
@@ -103,8 +104,7 @@ class Objects(Rooms):
             m = np.eye(4)
             m[:3, :3] = linear
             m[:3, 3] = offset + [x, y, z]
-            meshes.append({'shape': 'file', 'path': path, 'pose': m.tolist(),
-                           'color': self.palette[c], 'metallic': 0.0, 'roughness': 1.0})
+            meshes.append(scene_spec.mesh('file', m, self.palette[c], path=path))
         footprints = [[float(x), float(z), float(r)] for (x, z), r in zip(xz, radii)]
         spec = self.scene(rng, meshes, footprints)
         if not (p['floor'] or p['walls']):

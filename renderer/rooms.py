@@ -5,6 +5,7 @@ import math
 import numpy as np
 
 from gqn.errors import GQNError
+from renderer import scene_spec
 from renderer.families import SceneFamily
 from renderer.textures import KINDS
 
@@ -121,9 +122,9 @@ class Rooms(SceneFamily):
         from renderer.textures import random_texture
         p = self.params
         size, height = float(p['room_size']), float(p['wall_height'])
-        floor = {'shape': 'quad', 'extents': [size, 1.0, size], 'pose': pose(),
-                 'texture': random_texture(rng, p['floor_textures'], p['texture_size']),
-                 'uv_repeat': [1.0, 1.0], 'metallic': 0.0, 'roughness': 1.0}
+        floor = scene_spec.mesh(
+            'quad', pose(), texture=random_texture(rng, p['floor_textures'], p['texture_size']),
+            extents=[size, 1.0, size], uv_repeat=[1.0, 1.0])
         wall_texture = random_texture(rng, p['wall_textures'], p['texture_size'])
         repeat = [float(max(1, round(size / height))), 1.0]
         meshes = [floor]
@@ -135,9 +136,8 @@ class Rooms(SceneFamily):
             m = np.eye(4)
             m[:3, :3] = rot
             m[:3, 3] = -n * size / 2 + [0.0, height / 2, 0.0]
-            meshes.append({'shape': 'quad', 'extents': [size, 1.0, height], 'pose': m.tolist(),
-                           'texture': wall_texture, 'uv_repeat': repeat,
-                           'metallic': 0.0, 'roughness': 1.0})
+            meshes.append(scene_spec.mesh('quad', m, texture=wall_texture,
+                                          extents=[size, 1.0, height], uv_repeat=repeat))
         return meshes
 
     def grid_positions(self, rng, radii):
@@ -160,8 +160,7 @@ class Rooms(SceneFamily):
                          -math.cos(elevation) * math.cos(azimuth)]
         else:
             direction = [float(x) for x in p['light_direction']]
-        return [{'type': 'directional', 'direction': direction, 'color': [1.0, 1.0, 1.0],
-                 'intensity': float(p['light_intensity'])}]
+        return [scene_spec.directional_light(direction, p['light_intensity'])]
 
     def count(self, rng):
         p = self.params
@@ -176,9 +175,8 @@ class Rooms(SceneFamily):
         yaws = rng.uniform(0, 2 * math.pi, n) if p['rotate'] else np.zeros(n)
         radii = [self.object_radius(s) for s in sizes]
         xz = self.grid_positions(rng, radii)
-        meshes = [{'shape': p['shapes'][k], 'extents': [float(s)] * 3,
-                   'pose': pose(yaw, (x, s / 2, z)), 'color': self.palette[c],
-                   'metallic': 0.0, 'roughness': 1.0}
+        meshes = [scene_spec.mesh(p['shapes'][k], pose(yaw, (x, s / 2, z)), self.palette[c],
+                                  extents=[s] * 3)
                   for k, s, c, yaw, (x, z) in zip(shapes.tolist(), sizes.tolist(), colors.tolist(),
                                                   yaws.tolist(), xz.tolist())]
         return meshes, [[float(x), float(z), float(r)] for (x, z), r in zip(xz.tolist(), radii)]
@@ -186,17 +184,11 @@ class Rooms(SceneFamily):
     def scene(self, rng, meshes, footprints):
         """The spec of a room holding ``meshes`` (room geometry and light drawn with ``rng``)."""
         p = self.params
-        a = float(p['ambient'])
-        size = float(p['room_size'])
-        return {
-            'family': self.name,
-            'background': [float(c) for c in p['background']],
-            'ambient': [a, a, a],
-            'meshes': self.room_meshes(rng) + meshes,
-            'lights': self.lights(rng),
-            'room': {'size': [size, size], 'height': float(p['wall_height']),
-                     'footprints': footprints},
-        }
+        size = p['room_size']
+        return scene_spec.scene(
+            self.name, p['background'], [float(p['ambient'])] * 3,
+            self.room_meshes(rng) + meshes, self.lights(rng),
+            room=scene_spec.room([size, size], p['wall_height'], footprints))
 
     def sample(self, rng):
         meshes, footprints = self.objects(rng, self.count(rng))

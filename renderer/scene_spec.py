@@ -1,20 +1,98 @@
-"""What a scene spec must hold for :func:`renderer.draw.build_scene`, checked without OpenGL.
+"""Scene specs: the builders every family uses, and the validator every spec passes.
 
 A scene spec is the JSON-able dict a family's ``sample`` returns and a shard's
-``scenes/NNNN.json`` stores, one per scene::
+``scenes/NNNN.json`` stores, one per scene (:mod:`renderer.families` shows one)::
 
-    {"background": [r, g, b], "ambient": [r, g, b] or a number,
+    {"family": str, "background": [r, g, b], "ambient": [r, g, b] or a number,
      "meshes": [{"shape": str, "pose": 4x4, "metallic": number, "roughness": number,
                  "color": [r, g, b] (or "texture": {...}), ...shape keys}],
      "lights": [{"type": "directional", "direction": [x, y, z], "color": [r, g, b],
-                 "intensity": number}]}
+                 "intensity": number}],
+     "room": {"size": [sx, sz], "height": h, "footprints": [[x, z, r], ...]}  (optional)}
 
-Shape-specific keys (``extents`` of a box, ...) are checked where the shape is
-built. A stored spec is data from disk: a ``file`` mesh it names is loaded only if
-the dataset's recipe lists that file (:func:`recipe_mesh_files`), so a spec cannot
-make ``gqn gif`` or ``gqn check`` read files the recipe did not declare.
+Build the entries with :func:`mesh`, :func:`directional_light`, :func:`room` and
+:func:`scene` (plain dicts, floats, nested lists); :func:`validate_spec` turns a
+missing or malformed key of any spec (a user family's too) into one
+:class:`~gqn.errors.GQNError` line naming the family, the entry and the key. The
+scene sampler validates each spec a family returns, before anything is drawn.
+
+A stored spec is data from disk: a ``file`` mesh it names is loaded only if the
+dataset's recipe lists that file (:func:`recipe_mesh_files`), so a spec cannot make
+``gqn gif`` or ``gqn check`` read files the recipe did not declare.
 """
+import numpy as np
+
 from gqn.errors import GQNError
+
+#: Mesh shapes and the keys each needs besides ``pose`` and the material
+#: (:data:`renderer.draw.SHAPES` builds them): primitives are unit-sized and
+#: scaled by ``extents``; ``file`` is a mesh file drawn with its pose only.
+SHAPE_KEYS = {'file': ('path',),
+              **{shape: ('extents',) for shape in ('box', 'quad', 'sphere', 'cylinder', 'capsule',
+                                                   'cone', 'icosahedron')}}
+
+
+#: Shapes with texture coordinates (a ``texture`` instead of a ``color``).
+TEXTURED = ('box', 'quad')
+
+
+def _floats(values):
+    return [float(v) for v in values]
+
+
+def mesh(shape, pose, color=None, texture=None, metallic=0.0, roughness=1.0, **keys):
+    """A mesh entry.
+
+    Args:
+        shape (str): a :data:`SHAPE_KEYS` name.
+        pose: model-to-world matrix, ``(4, 4)``, any nested sequence or array.
+        color: ``[r, g, b]`` in 0..1, unless ``texture`` is given.
+        texture (dict or None): a procedural texture (:mod:`renderer.textures`).
+        metallic, roughness (float): the PBR material.
+        **keys: the shape's keys (``extents=[sx, sy, sz]`` world units, or
+            ``path=`` a mesh file) and optional ones (``uv_repeat=[u, v]``, ...),
+            kept as given (vectors as floats).
+
+    Returns:
+        dict: the entry; :func:`validate_spec` checks it in its spec.
+    """
+    entry = {'shape': shape}
+    for key, value in keys.items():
+        entry[key] = _floats(value) if key in ('extents', 'uv_repeat') else value
+    entry['pose'] = np.asarray(pose, dtype=np.float64).tolist()
+    if texture is None:
+        entry['color'] = _floats(color)
+    else:
+        entry['texture'] = texture
+    entry['metallic'] = float(metallic)
+    entry['roughness'] = float(roughness)
+    return entry
+
+
+def directional_light(direction, intensity, color=(1.0, 1.0, 1.0)):
+    """A directional light entry: ``direction`` the light travels (world), ``intensity``,
+    ``color`` ``[r, g, b]``."""
+    return {'type': 'directional', 'direction': _floats(direction), 'color': _floats(color),
+            'intensity': float(intensity)}
+
+
+def room(size, height, footprints=()):
+    """The ``room`` entry the ``free`` camera keeps inside: floor ``size`` ``[sx, sz]``,
+    wall ``height``, object ``footprints`` ``[[x, z, radius], ...]`` to stay out of."""
+    return {'size': _floats(size), 'height': float(height),
+            'footprints': [_floats(f) for f in footprints]}
+
+
+def scene(family, background, ambient, meshes, lights, room=None):
+    """A scene spec: ``family`` name, ``background`` ``[r, g, b]``, ``ambient`` (a number or
+    ``[r, g, b]``), lists of :func:`mesh` and :func:`directional_light` entries, and an
+    optional :func:`room`."""
+    spec = {'family': family, 'background': _floats(background),
+            'ambient': float(ambient) if np.ndim(ambient) == 0 else _floats(ambient),
+            'meshes': list(meshes), 'lights': list(lights)}
+    if room is not None:
+        spec['room'] = room
+    return spec
 
 
 def _number(x):
@@ -40,13 +118,20 @@ def recipe_mesh_files(manifest):
         else frozenset()
 
 
-def check_scene_spec(spec, where='scene spec', mesh_files=None):
+def validate_spec(spec, family=None, where=None, mesh_files=None):
     """Raise :class:`GQNError` naming the first missing or malformed key of ``spec``.
 
     Args:
+        family (str or None): the family that built it, named in the error (default:
+            the spec's own ``family``).
+        where (str or None): what the spec is (a file), named first in the error.
         mesh_files (set of str or None): the only paths a ``file`` mesh may name (a stored
             spec: :func:`recipe_mesh_files`); ``None`` allows any (a spec a family built).
     """
+    if family is None and isinstance(spec, dict) and isinstance(spec.get('family'), str):
+        family = spec['family']
+    named = ['scene family %r' % family] if family else []
+    where = ', '.join(([where] if where else []) + named) or 'scene spec'
     if not isinstance(spec, dict):
         raise GQNError('%s: must be a JSON object, got %s' % (where, type(spec).__name__))
     _need(spec, 'background', lambda x: _vector(x, 3), '3 numbers', where)
@@ -56,20 +141,42 @@ def check_scene_spec(spec, where='scene spec', mesh_files=None):
     _need(spec, 'lights', lambda x: isinstance(x, list), 'a list', where)
     for i, mesh in enumerate(spec['meshes']):
         at = '%s, mesh %d' % (where, i)
-        _need(mesh, 'shape', lambda x: isinstance(x, str), 'a shape name', at)
+        _need(mesh, 'shape', lambda x: isinstance(x, str) and x in SHAPE_KEYS,
+              'a shape name (%s)' % ', '.join(sorted(SHAPE_KEYS)), at)
+        for key in SHAPE_KEYS[mesh['shape']]:
+            if key == 'path':
+                _need(mesh, key, lambda x: isinstance(x, str), 'a mesh file path', at)
+            else:
+                _need(mesh, key, lambda x: _vector(x, 3), '3 numbers', at)
         _need(mesh, 'pose', lambda x: isinstance(x, list) and len(x) == 4 and all(
             _vector(row, 4) for row in x), 'a 4x4 matrix', at)
         for key in ('metallic', 'roughness'):
             _need(mesh, key, _number, 'a number', at)
         if mesh.get('texture') is None:
             _need(mesh, 'color', lambda x: _vector(x, 3), '3 numbers (or a texture)', at)
+        else:
+            _need(mesh, 'texture', lambda x: isinstance(x, dict) and isinstance(
+                x.get('kind'), str), 'a texture table with a "kind"', at)
+            if mesh['shape'] not in TEXTURED:
+                raise GQNError('%s: a %s cannot carry a texture (only %s)'
+                               % (at, mesh['shape'], ', '.join(TEXTURED)))
+        if 'uv_repeat' in mesh:
+            _need(mesh, 'uv_repeat', lambda x: _vector(x, 2), '2 numbers', at)
         if mesh['shape'] == 'file' and mesh_files is not None and \
                 mesh.get('path') not in mesh_files:
             raise GQNError('%s: mesh file %r is not one of the recipe\'s scene.meshes; '
                            'refusing to load it' % (at, mesh.get('path')))
     for i, light in enumerate(spec['lights']):
         at = '%s, light %d' % (where, i)
-        _need(light, 'type', lambda x: isinstance(x, str), 'a light type', at)
+        _need(light, 'type', lambda x: x == 'directional', "'directional'", at)
         for key in ('direction', 'color'):
             _need(light, key, lambda x: _vector(x, 3), '3 numbers', at)
         _need(light, 'intensity', _number, 'a number', at)
+    if 'room' in spec:
+        at = '%s, room' % where
+        _need(spec, 'room', lambda x: isinstance(x, dict), 'a table', where)
+        _need(spec['room'], 'size', lambda x: _vector(x, 2), '2 numbers', at)
+        _need(spec['room'], 'height', _number, 'a number', at)
+        if 'footprints' in spec['room']:
+            _need(spec['room'], 'footprints', lambda x: isinstance(x, list) and all(
+                _vector(f, 3) for f in x), 'a list of [x, z, radius]', at)

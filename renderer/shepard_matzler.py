@@ -4,6 +4,7 @@ import colorsys
 import numpy as np
 
 from gqn.errors import GQNError
+from renderer import scene_spec
 from renderer.families import SceneFamily
 
 _STEPS = np.array([[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]])
@@ -88,16 +89,7 @@ class ShepardMatzler(SceneFamily):
         for c, k in zip(centres.tolist(), colors.tolist()):
             pose = [[1.0, 0.0, 0.0, c[0]], [0.0, 1.0, 0.0, c[1]],
                     [0.0, 0.0, 1.0, c[2]], [0.0, 0.0, 0.0, 1.0]]
-            meshes.append({'shape': 'box', 'extents': [s, s, s], 'pose': pose,
-                           'color': self.palette[k], 'metallic': 0.0, 'roughness': 1.0})
-        a = float(p['ambient'])
-        return {
-            'family': self.name,
-            'background': [float(c) for c in p['background']],
-            'ambient': [a, a, a],
-            'meshes': meshes,
-            'lights': [{'type': 'directional',
-                        'direction': [float(x) for x in p['light_direction']],
-                        'color': [1.0, 1.0, 1.0],
-                        'intensity': float(p['light_intensity'])}],
-        }
+            meshes.append(scene_spec.mesh('box', pose, self.palette[k], extents=[s, s, s]))
+        return scene_spec.scene(
+            self.name, p['background'], [float(p['ambient'])] * 3, meshes,
+            [scene_spec.directional_light(p['light_direction'], p['light_intensity'])])

@@ -64,10 +64,10 @@ def configure_check(parser):
 
 def run_check(args):
     from gqn.data.shards import check_dataset, read_manifest
-    from renderer.scene_spec import check_scene_spec, recipe_mesh_files
+    from renderer.scene_spec import recipe_mesh_files, validate_spec
     mesh_files = recipe_mesh_files(read_manifest(args.root))
-    summary = check_dataset(args.root, check_spec=lambda spec, where: check_scene_spec(
-        spec, where, mesh_files))
+    summary = check_dataset(args.root, check_spec=lambda spec, where: validate_spec(
+        spec, where=where, mesh_files=mesh_files))
     for split, info in summary['splits'].items():
         print('%s: %s: %d scenes in %d shards, %d views of %dx%d' % (
             args.root, split, info['scenes'], info['shards'], summary['views'],

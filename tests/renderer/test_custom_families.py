@@ -64,6 +64,26 @@ def test_user_family_errors(tmp_path):
         get_family('kitchen')
 
 
+def test_a_user_family_spec_missing_a_key_is_one_error_line(tmp_path):
+    (tmp_path / 'sloppy.py').write_text(
+        'import numpy as np\n'
+        'from renderer.families import SceneFamily\n'
+        'class Sloppy(SceneFamily):\n'
+        '    name = "sloppy"\n'
+        '    def sample(self, rng):\n'
+        '        box = {"shape": "box", "extents": [1, 1, 1], "pose": np.eye(4).tolist(),\n'
+        '               "color": [1, 0, 0], "roughness": 1.0}\n'
+        '        return {"background": [0, 0, 0], "ambient": 0.5, "meshes": [box],\n'
+        '                "lights": []}\n')
+    recipe = tmp_path / 'r.toml'
+    recipe.write_text('family = "sloppy:Sloppy"\ntrain_scenes = 2\ntest_scenes = 0\n'
+                      'views = 2\nimage_size = 8\n')
+    r = _gqn('render', str(recipe), '--out', 'ds', '--workers', '1', '--no-progress', cwd=tmp_path)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.count('\n') == 1, r.stderr
+    assert "scene family 'sloppy:Sloppy', mesh 0: missing 'metallic' (a number)" in r.stderr
+
+
 def test_user_camera_function(tmp_path):
     (tmp_path / 'mycams.py').write_text(
         'import numpy as np\n'

@@ -2,9 +2,10 @@
 import numpy as np
 import pytest
 
-from renderer import camera
-from renderer.draw import ViewRenderer, render_stock
+from renderer import camera, scene_spec
+from renderer.draw import ViewRenderer
 from renderer.shepard_matzler import ShepardMatzler
+from renderer.testing import render_stock
 
 INTR = camera.intrinsics({}, 64)
 
@@ -57,10 +58,8 @@ def test_marker_projects_where_the_camera_model_says():
     point = [1.5, 0.8, -1.2]
     pose = np.eye(4)
     pose[:3, 3] = point
-    spec = {'family': 'test', 'background': [0.0, 0.0, 0.0], 'ambient': [1.0, 1.0, 1.0],
-            'lights': [],
-            'meshes': [{'shape': 'box', 'extents': [0.15] * 3, 'pose': pose.tolist(),
-                        'color': [1.0, 1.0, 1.0], 'metallic': 0.0, 'roughness': 1.0}]}
+    spec = scene_spec.scene('test', [0.0, 0.0, 0.0], [1.0, 1.0, 1.0],
+                            [scene_spec.mesh('box', pose, [1.0, 1.0, 1.0], extents=[0.15] * 3)], [])
     positions = 6.0 * camera.direction(np.radians([0, 90, 200, 30, 300]),
                                        np.radians([0, 20, -35, 60, -70]))
     viewpoints = camera.look_at_origin(positions)
