@@ -30,7 +30,7 @@ demo-quick: $(STAMP)
 
 $(NVRTC_CHECK): $(STAMP) scripts/cuda.sh
 	bash scripts/cuda.sh --compile-only $(VENV) && touch $@ \
-	  || echo "note: CuPy/NVRTC wheels not installed: tests/gqn/test_nvrtc.py will skip"
+	  || echo "note: CuPy/NVRTC wheels not installed: tests/gqn/kernels/test_nvrtc.py will skip"
 
 # ruff (config in pyproject.toml) into the venv, then the whole checkout
 lint: $(STAMP)

@@ -26,6 +26,7 @@ import gqn  # noqa: F401  (first: picks NumPy's BLAS kernels, see gqn.kernels.bl
 import numpy as np
 
 from gqn.data import deepmind, tfrecord
+from gqn.testing.records import encode_scene, write_records
 
 DATASET = 'shepard_metzler_5_parts'
 
@@ -62,7 +63,7 @@ def main():
         paths = []
         for i in range(args.files):
             path = os.path.join(folder, 'train', '%03d-of-%03d.tfrecord' % (i, args.files))
-            tfrecord.write_records(path, [deepmind.encode_scene(*synthetic_scene(rng))
+            write_records(path, [encode_scene(*synthetic_scene(rng))
                                           for _ in range(args.records)])
             paths.append(path)
         n = args.files * args.records

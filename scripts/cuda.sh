@@ -10,7 +10,7 @@
 #   --cuda13        CuPy 14 for CUDA 13 (cupy-cuda13x[ctk]; driver >= 580; NumPy 2 only)
 #   --compile-only  just CuPy and NVRTC + CUDA headers (~200 MB), into VENV/nvrtc-check,
 #                   outside the venv's import path: what the CPU-side kernel compile test
-#                   (tests/gqn/test_nvrtc.py) needs; make test runs this.
+#                   (tests/gqn/kernels/test_nvrtc.py) needs; make test runs this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CUDA13=0; ONLY_COMPILE=0; VENV=.venv

@@ -113,34 +113,6 @@ def decode_scene(data, dataset, size=64, resample='box'):
     return images, cameras_to_viewpoints(cameras.reshape(info.views, 5))
 
 
-def encode_scene(images, cameras, quality=90):
-    """A record in the gqn-datasets schema, the inverse of :func:`decode_scene`.
-
-    For tests and benchmarks: the frames become real JPEGs (Pillow).
-
-    Args:
-        images (numpy.ndarray): uint8 ``(views, H, W, 3)``.
-        cameras (numpy.ndarray): ``(views, 5)`` = ``(x, y, z, yaw, pitch)``.
-        quality (int): JPEG quality.
-
-    Returns:
-        bytes: A serialized ``tf.train.Example`` with ``frames`` and ``cameras``.
-    """
-    import io
-
-    import numpy as np
-    from PIL import Image
-
-    from gqn.data import tfrecord
-    frames = []
-    for image in images:
-        buf = io.BytesIO()
-        Image.fromarray(np.asarray(image, np.uint8)).save(buf, 'JPEG', quality=quality)
-        frames.append(buf.getvalue())
-    cameras = np.asarray(cameras, np.float32).reshape(-1)
-    return tfrecord.encode_example({'frames': frames, 'cameras': cameras})
-
-
 def convert_file(path, root, split, index, dataset, size=64, resample='box',
                  on_corrupt='fail', progress=None, report=None):
     """Convert one TFRecord file into shard ``index`` of ``split``.

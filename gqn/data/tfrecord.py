@@ -21,8 +21,7 @@ An ``Example`` is the protobuf (proto3 wire format)::
     Int64List { repeated int64 value = 1; }            // packed or not
 
 :func:`read_records` and :func:`parse_example` read them;
-:func:`write_records` and :func:`encode_example` write them (used by the
-tests and benchmarks to make files in DeepMind's schema).
+:mod:`gqn.testing.records` writes them (for tests and benchmarks).
 """
 import os
 import struct
@@ -36,7 +35,8 @@ from gqn.errors import GQNError
 HEADER_SIZE = 12  # uint64 length + uint32 masked CRC of the length
 FOOTER_SIZE = 4   # uint32 masked CRC of the data
 _MASK_DELTA = 0xa282ead8
-_VARINT, _FIXED64, _BYTES, _FIXED32 = 0, 1, 2, 5
+#: Protobuf wire types.
+VARINT, FIXED64, BYTES, FIXED32 = 0, 1, 2, 5
 
 
 def masked_crc32c(data):
@@ -125,20 +125,6 @@ def read_records(path, on_corrupt='fail', report=None):
             offset = end
 
 
-def frame_record(data):
-    """The bytes of one framed record holding ``data``."""
-    length = struct.pack('<Q', len(data))
-    return b''.join((length, struct.pack('<I', masked_crc32c(length)), data,
-                     struct.pack('<I', masked_crc32c(data))))
-
-
-def write_records(path, records):
-    """Write ``records`` (an iterable of bytes) to a new TFRecord file ``path``."""
-    with open(path, 'wb') as f:
-        for data in records:
-            f.write(frame_record(data))
-
-
 # ---------------------------------------------------------------- Example
 
 def _read_varint(buf, pos, end):
@@ -161,16 +147,16 @@ def _fields(buf, pos, end):
     while pos < end:
         key, pos = _read_varint(buf, pos, end)
         field, wire = key >> 3, key & 7
-        if wire == _VARINT:
+        if wire == VARINT:
             value, pos = _read_varint(buf, pos, end)
-        elif wire == _BYTES:
+        elif wire == BYTES:
             n, pos = _read_varint(buf, pos, end)
             if pos + n > end:
                 raise ValueError('field %d: %d-byte payload overruns its message' % (field, n))
             value = (pos, pos + n)
             pos += n
-        elif wire in (_FIXED32, _FIXED64):
-            n = 4 if wire == _FIXED32 else 8
+        elif wire in (FIXED32, FIXED64):
+            n = 4 if wire == FIXED32 else 8
             if pos + n > end:
                 raise ValueError('field %d: truncated fixed-width value' % field)
             value = (pos, pos + n)
@@ -187,28 +173,28 @@ def _to_int64(v):
 def _parse_feature(buf, pos, end):
     kind, values = None, []
     for field, wire, value in _fields(buf, pos, end):
-        if field not in (1, 2, 3) or wire != _BYTES:
+        if field not in (1, 2, 3) or wire != BYTES:
             continue
         if field != kind:  # oneof: the last kind set wins
             kind, values = field, []
         for f, w, v in _fields(buf, *value):
             if f != 1:
                 continue
-            if kind == 1 and w == _BYTES:
+            if kind == 1 and w == BYTES:
                 values.append(bytes(buf[v[0]:v[1]]))
-            elif kind == 2 and w == _BYTES:
+            elif kind == 2 and w == BYTES:
                 if (v[1] - v[0]) % 4:
                     raise ValueError('packed float list of %d bytes' % (v[1] - v[0]))
                 values.append(np.frombuffer(buf[v[0]:v[1]], '<f4'))
-            elif kind == 2 and w == _FIXED32:
+            elif kind == 2 and w == FIXED32:
                 values.append(np.frombuffer(buf[v[0]:v[1]], '<f4'))
-            elif kind == 3 and w == _BYTES:
+            elif kind == 3 and w == BYTES:
                 p, stop, ints = v[0], v[1], []
                 while p < stop:
                     x, p = _read_varint(buf, p, stop)
                     ints.append(_to_int64(x))
                 values.append(np.array(ints, np.int64))
-            elif kind == 3 and w == _VARINT:
+            elif kind == 3 and w == VARINT:
                 values.append(np.array([_to_int64(v)], np.int64))
             else:
                 raise ValueError('wire type %d in a %s' % (
@@ -238,80 +224,19 @@ def parse_example(data):
     buf = memoryview(data)
     features = {}
     for field, wire, value in _fields(buf, 0, len(buf)):
-        if field != 1 or wire != _BYTES:
+        if field != 1 or wire != BYTES:
             continue
         for f, w, entry in _fields(buf, *value):
-            if f != 1 or w != _BYTES:
+            if f != 1 or w != BYTES:
                 continue
             key, feature = '', []
             for ef, ew, ev in _fields(buf, *entry):
-                if ef == 1 and ew == _BYTES:
+                if ef == 1 and ew == BYTES:
                     try:
                         key = str(buf[ev[0]:ev[1]], 'utf-8')
                     except UnicodeDecodeError:
                         raise ValueError('feature name is not UTF-8') from None
-                elif ef == 2 and ew == _BYTES:
+                elif ef == 2 and ew == BYTES:
                     feature = _parse_feature(buf, *ev)
             features[key] = feature
     return features
-
-
-def _varint(n):
-    if n < 0:
-        n += 1 << 64
-    out = bytearray()
-    while True:
-        b = n & 0x7f
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
-def _delimited(field, payload):
-    return _varint(field << 3 | _BYTES) + _varint(len(payload)) + payload
-
-
-def _encode_feature(value, packed):
-    if isinstance(value, (list, tuple)) and all(isinstance(v, bytes) for v in value):
-        return _delimited(1, b''.join(_delimited(1, v) for v in value))
-    array = np.asarray(value)
-    if array.dtype.kind == 'f':
-        floats = array.astype('<f4').ravel()
-        if packed:
-            body = _delimited(1, floats.tobytes())
-        else:
-            tag = _varint(1 << 3 | _FIXED32)
-            body = b''.join(tag + x.tobytes() for x in floats)
-        return _delimited(2, body)
-    if array.dtype.kind in 'iub':
-        ints = [int(x) for x in array.ravel()]
-        if packed:
-            body = _delimited(1, b''.join(_varint(x) for x in ints))
-        else:
-            tag = _varint(1 << 3 | _VARINT)
-            body = b''.join(tag + _varint(x) for x in ints)
-        return _delimited(3, body)
-    raise TypeError('cannot encode a feature of type %s' % type(value).__name__)
-
-
-def encode_example(features, packed=True):
-    """Serialize a ``tf.train.Example``, the inverse of :func:`parse_example`.
-
-    Args:
-        features (dict): feature name to a list of ``bytes`` (bytes_list),
-            a float sequence or array (float_list, stored as float32) or an
-            integer sequence or array (int64_list).
-        packed (bool): Write float and int64 lists packed, as TensorFlow
-            does; ``False`` writes one tagged value each.
-
-    Returns:
-        bytes: The serialized Example; keys in sorted order.
-    """
-    entries = b''.join(
-        _delimited(1, _delimited(1, key.encode('utf-8'))
-                   + _delimited(2, _encode_feature(features[key], packed)))
-        for key in sorted(features))
-    return _delimited(1, entries)

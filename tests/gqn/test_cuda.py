@@ -1,10 +1,10 @@
 """gqn.cuda without a GPU: device specifiers, rank-to-GPU mapping, one-line errors."""
 import pytest
-from tiny_gqn import TINY_MODEL
 
 from gqn.cli import main
 from gqn.cuda import describe_unusable, gpu_index, wheel_library_dirs
 from gqn.errors import GQNError
+from gqn.testing.datasets import TINY_MODEL
 from gqn.training.config import TrainConfig
 from gqn.training.trainer import train
 

@@ -12,12 +12,12 @@ import os
 import chainer
 import numpy as np
 import pytest
-from tiny_gqn import TINY_MODEL
 
 from gqn.kernels.conv_lstm_cell import conv_lstm_cell
 from gqn.kernels.gaussian_kl import gaussian_kl
 from gqn.kernels.gaussian_nll import gaussian_nll
 from gqn.ops.random_state import latent_noise
+from gqn.testing.datasets import TINY_MODEL
 
 pytestmark = pytest.mark.gpu
 

@@ -24,8 +24,7 @@ def _digest(root):
 @pytest.fixture(scope='module')
 def world(tmp_path_factory):
     """A rendered dataset, a run trained on it, and damaged copies of both."""
-    from tiny_gqn import TINY_MODEL
-
+    from gqn.testing.datasets import TINY_MODEL
     from gqn.training.config import TrainConfig
     from gqn.training.trainer import train
     base = tmp_path_factory.mktemp('fuzz')

@@ -2,9 +2,9 @@
 import os
 
 import pytest
-from tiny_gqn import TINY_MODEL
 
 from gqn.cli import main
+from gqn.testing.datasets import TINY_MODEL
 from gqn.training.config import TrainConfig
 from gqn.training.trainer import train
 

@@ -10,6 +10,7 @@ from PIL import Image
 from gqn.cli import import_deepmind
 from gqn.data import deepmind, shards, tfrecord
 from gqn.errors import GQNError
+from gqn.testing.records import encode_example, encode_scene, frame_record, write_records
 
 
 def make_scenes(n, dataset, seed):
@@ -32,9 +33,9 @@ def write_dataset(src, dataset, counts, seed=0):
         written[split] = []
         for i, n in enumerate(per_file):
             images, cameras = make_scenes(n, dataset, seed + 100 * i + len(split))
-            records = [deepmind.encode_scene(im, cam) for im, cam in zip(images, cameras)]
+            records = [encode_scene(im, cam) for im, cam in zip(images, cameras)]
             path = os.path.join(d, '%03d-of-%03d.tfrecord' % (i, len(per_file)))
-            tfrecord.write_records(path, records)
+            write_records(path, records)
             written[split].append((path, images, cameras, records))
     return os.path.join(str(src), dataset), written
 
@@ -163,10 +164,10 @@ def test_truncated_file_and_off_schema_record(tmp_path):
     folder, written = write_dataset(tmp_path / 'src', name, {'test': [3]})
     path, images, cameras, records = written['test'][0]
     # a well-framed record with too few frames, appended before a cut-off one
-    short = deepmind.encode_scene(images[0][:4], cameras[0][:4])
+    short = encode_scene(images[0][:4], cameras[0][:4])
     with open(path, 'ab') as f:
-        f.write(tfrecord.frame_record(short))
-        f.write(tfrecord.frame_record(records[0])[:-3])
+        f.write(frame_record(short))
+        f.write(frame_record(records[0])[:-3])
     off_schema = sum(16 + len(r) for r in records)
     truncated = off_schema + 16 + len(short)
     with pytest.raises(GQNError, match='byte offset %d: 4 frames and 20 camera floats; '
@@ -274,7 +275,7 @@ def test_dataset_from_folder_name(tmp_path):
 def test_decode_scene_rejects_off_schema_records():
     name = 'shepard_metzler_5_parts'
     images, cameras = make_scenes(1, name, 0)
-    good = tfrecord.parse_example(deepmind.encode_scene(images[0], cameras[0]))
+    good = tfrecord.parse_example(encode_scene(images[0], cameras[0]))
     png = io.BytesIO()
     Image.fromarray(images[0, 0]).save(png, 'PNG')
     small = io.BytesIO()
@@ -291,7 +292,7 @@ def test_decode_scene_rejects_off_schema_records():
     }
     for message, features in cases.items():
         with pytest.raises(ValueError, match=message):
-            deepmind.decode_scene(tfrecord.encode_example(features), name)
+            deepmind.decode_scene(encode_example(features), name)
 
 
 def test_imported_dataset_passes_check_and_loads(tmp_path):

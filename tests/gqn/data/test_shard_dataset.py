@@ -109,9 +109,8 @@ def test_raw_scenes_give_the_same_batch_bit_for_bit(synthetic_dataset, overlap):
 
 
 def test_non_finite_viewpoints_are_refused_by_every_command(synthetic_dataset, tmp_path, capsys):
-    from tiny_gqn import TINY_MODEL
-
     from gqn.cli import main
+    from gqn.testing.datasets import TINY_MODEL
     from gqn.training.config import TrainConfig
     from gqn.training.trainer import train
     run = str(tmp_path / 'run')

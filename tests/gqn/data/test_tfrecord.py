@@ -5,6 +5,7 @@ import pytest
 
 from gqn.data import tfrecord
 from gqn.errors import GQNError
+from gqn.testing.records import encode_example, frame_record, write_records
 
 
 def crc32c_bitwise(data):
@@ -29,7 +30,7 @@ def test_masked_crc32c_matches_reference():
 
 
 def test_frame_layout():
-    framed = tfrecord.frame_record(b'abc')
+    framed = frame_record(b'abc')
     assert len(framed) == 8 + 4 + 3 + 4
     assert framed[:8] == struct.pack('<Q', 3)
     assert struct.unpack('<I', framed[8:12])[0] == mask(crc32c_bitwise(framed[:8]))
@@ -39,7 +40,7 @@ def test_frame_layout():
 
 def write(tmp_path, records, name='a.tfrecord'):
     path = str(tmp_path / name)
-    tfrecord.write_records(path, records)
+    write_records(path, records)
     return path
 
 
@@ -128,7 +129,7 @@ def test_example_round_trip():
         'empty': [],
     }
     for packed in (True, False):
-        parsed = tfrecord.parse_example(tfrecord.encode_example(features, packed=packed))
+        parsed = tfrecord.parse_example(encode_example(features, packed=packed))
         assert sorted(parsed) == sorted(features)
         assert parsed['frames'] == features['frames']
         assert parsed['empty'] == []

@@ -2,11 +2,11 @@ import json
 import os
 
 import numpy as np
-from tiny_gqn import TINY_MODEL
 
 from gqn.cli import main
 from gqn.data import shards
 from gqn.evaluation.evaluate import bootstrap_interval, nearest_context_view, per_scene_mse, psnr
+from gqn.testing.datasets import TINY_MODEL
 from gqn.training.config import TrainConfig
 from gqn.training.trainer import train
 

@@ -2,10 +2,10 @@ import os
 
 import numpy as np
 from PIL import Image
-from tiny_gqn import TINY_MODEL
 
 from gqn.cli import main
 from gqn.evaluation.gif import orbit_viewpoints
+from gqn.testing.datasets import TINY_MODEL
 from gqn.training.config import TrainConfig
 from gqn.training.trainer import train
 

@@ -13,10 +13,10 @@ import sys
 
 import pytest
 
+import gqn
 from gqn.testing import nvrtc
 
-GQN = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-                   'gqn')
+GQN = os.path.dirname(os.path.abspath(gqn.__file__))
 CHECK_PATH = os.path.join(sys.prefix, 'nvrtc-check')
 IN_PROCESS = nvrtc.unavailable() is None
 needs_nvrtc = pytest.mark.skipif(

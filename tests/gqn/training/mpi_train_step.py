@@ -23,12 +23,12 @@ import gqn  # noqa: F401  (first: picks NumPy's BLAS kernels, see gqn.kernels.bl
 import chainer
 import chainermn
 import numpy as np
-from tiny_gqn import TINY_MODEL, fixed_batch
 
 from gqn.model.gqn import GQN
 from gqn.model.hyperparams import HyperParameters
 from gqn.model.loss import GQNLoss
 from gqn.ops.random_state import fixed_seed
+from gqn.testing.datasets import TINY_MODEL, fixed_batch
 from gqn.training.config import TrainConfig
 from gqn.training.trainer import build_trainer, train
 

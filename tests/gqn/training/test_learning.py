@@ -62,7 +62,8 @@ def test_quality_and_curves_benchmarks_run_end_to_end(tmp_path):
     import os
     import subprocess
     import sys
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__)))))
     out = str(tmp_path / 'quality')
     r = subprocess.run([sys.executable, os.path.join(root, 'bench', 'quality.py'), '--quick',
                         '--out', out], capture_output=True, text=True, timeout=900)

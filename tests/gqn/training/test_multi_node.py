@@ -6,12 +6,12 @@ import sys
 import chainer
 import numpy as np
 import pytest
-from tiny_gqn import TINY_MODEL, fixed_batch
 
 from gqn.model.gqn import GQN
 from gqn.model.hyperparams import HyperParameters
 from gqn.model.loss import GQNLoss
 from gqn.ops.random_state import fixed_seed
+from gqn.testing.datasets import TINY_MODEL, fixed_batch
 
 HERE = os.path.dirname(__file__)
 pytestmark = [pytest.mark.mpi, pytest.mark.slow,

@@ -7,9 +7,9 @@ import time
 
 import numpy as np
 import pytest
-from tiny_gqn import TINY_MODEL
 
 from gqn.errors import GQNError
+from gqn.testing.datasets import TINY_MODEL
 from gqn.training.config import TrainConfig
 from gqn.training.trainer import train
 

@@ -1,0 +1,45 @@
+"""Small datasets and a tiny model configuration for tests of training, evaluation and GIFs."""
+import numpy as np
+
+from gqn.data import shards
+from gqn.data.context_query import ContextQuerySampler
+from gqn.data.shard_dataset import ShardDataset
+
+#: A GQN small enough to train in seconds on a CPU (:class:`gqn.model.hyperparams.HyperParameters`
+#: fields; 16 x 16 images).
+TINY_MODEL = {'representation': 'pool', 'r_channels': 16, 'h_channels': 8, 'u_channels': 8,
+              'z_channels': 2, 'generation_steps': 2, 'lstm_kernel_size': 3}
+
+
+def write_synthetic_dataset(root, scenes=24, views=5, size=16, per_shard=8, splits=('train', 'test'),
+                            seed=0):
+    """Shards whose images depend on the scene and the viewpoint in a learnable way.
+
+    Each scene has a colour; a view shows that colour modulated by a horizontal
+    gradient whose phase is the camera yaw, so context views tell the colour
+    and the query viewpoint tells the pattern.
+    """
+    rng = np.random.RandomState(seed)
+    cols = np.arange(size) / size * 2 * np.pi
+    for s, split in enumerate(splits):
+        for index in range(scenes // per_shard):
+            colour = rng.uniform(0.2, 1.0, size=(per_shard, 1, 1, 1, 3))
+            yaw = rng.uniform(-np.pi, np.pi, size=(per_shard, views))
+            pitch = rng.uniform(-0.5, 0.5, size=(per_shard, views))
+            pattern = 0.5 + 0.5 * np.cos(cols[None, None, :] - yaw[..., None])
+            images = colour * pattern[:, :, None, :, None] * np.ones((1, 1, size, 1, 1))
+            position = 3 * np.stack([np.cos(pitch) * np.cos(yaw), np.sin(pitch),
+                                     np.cos(pitch) * np.sin(yaw)], -1)
+            v = np.concatenate([position, np.stack([np.cos(yaw), np.sin(yaw), np.cos(pitch),
+                                                    np.sin(pitch)], -1)], -1)
+            shards.write_shard(root, split, index, (images * 255).round().astype(np.uint8),
+                               v.astype(np.float32))
+    return root
+
+
+def fixed_batch(dataset):
+    """A batch dict of the first 8 training scenes of ``dataset`` (a root) with a fixed
+    context/query split (K = 2)."""
+    scenes = ShardDataset(dataset, 'train')
+    return ContextQuerySampler(scenes.views, seed=7, fixed_context=2)(
+        [scenes[i] for i in range(8)])
