@@ -1,10 +1,7 @@
 """A PNG grid of scenes x views of a dataset."""
 import os
 
-import numpy as np
-
-from gqn import files
-from gqn.data import shards
+from gqn.data import image_grid, shards
 from gqn.errors import GQNError
 
 
@@ -34,26 +31,15 @@ def preview_grid(root, split=None, scenes=8, views=None, gap=2):
             break
     if not rows:
         raise GQNError('%s: split %r has no scenes' % (root, split))
-    rows = np.asarray(rows)
-    n, v, h, w, _ = rows.shape
-    grid = np.full((n * (h + gap) + gap, v * (w + gap) + gap, 3), 64, dtype=np.uint8)
-    for i in range(n):
-        for j in range(v):
-            y, x = gap + i * (h + gap), gap + j * (w + gap)
-            grid[y:y + h, x:x + w] = rows[i, j]
-    return grid
+    return image_grid.tile([list(row) for row in rows], pad=gap)
 
 
 def write_preview(root, path=None, scale=1, **kwargs):
     """Write :func:`preview_grid` as a PNG (default ``<root>/preview.png``); returns the path."""
-    from PIL import Image
     if scale < 1:
         raise GQNError('--scale must be positive')
     grid = preview_grid(root, **kwargs)
-    image = Image.fromarray(grid)
-    if scale > 1:
-        image = image.resize((grid.shape[1] * scale, grid.shape[0] * scale), Image.NEAREST)
     path = path or os.path.join(root, 'preview.png')
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    files.atomic_write(path, lambda f: image.save(f, format='PNG'))
+    image_grid.save_png(path, grid, scale)
     return path

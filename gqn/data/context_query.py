@@ -65,7 +65,7 @@ class ContextQuerySampler:
         return context, query
 
     def __call__(self, batch, device=None):
-        """Scenes as from :class:`gqn.ShardDataset` (float, or uint8 with ``raw``) → the
+        """Scenes as from :class:`gqn.data.shard_dataset.ShardDataset` (float, or uint8 with ``raw``) → the
         batch dict: :meth:`sample_indices`, then :meth:`gather`."""
         return self.gather(batch, *self.sample_indices(len(batch)), device)
 

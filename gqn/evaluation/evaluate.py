@@ -254,8 +254,9 @@ def prediction_figure(model, dataset, path, scenes=4, context=3, seed=0, device=
     import chainer
 
     from gqn.data.context_query import ContextQuerySampler
+    from gqn.data.image_grid import save_png, tile, to_uint8
     from gqn.ops.random_state import fixed_seed
-    from gqn.training.prediction_grid import prediction_rows, save_png, tile, to_uint8
+    from gqn.training.prediction_grid import prediction_rows
     device = device or chainer.get_device('@numpy')
     examples = [dataset[i] for i in range(min(scenes, len(dataset)))]
     sampler = ContextQuerySampler(dataset.views, seed=seed,

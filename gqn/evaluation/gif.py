@@ -79,8 +79,8 @@ def scene_frames(model, x, v, orbit, context, samples, mean_samples, seed, devic
     import chainer
     import numpy as np
 
+    from gqn.data.image_grid import to_uint8
     from gqn.ops.random_state import fixed_seed
-    from gqn.training.prediction_grid import to_uint8
     x_c = device.send(x[None, context])
     v_c = device.send(v[None, context])
     ctx = [('context %d' % (i + 1), img) for i, img in enumerate(to_uint8(x[context]))]
@@ -105,15 +105,15 @@ def scene_frames(model, x, v, orbit, context, samples, mean_samples, seed, devic
 def compose(rows, scale):
     """Frame ``f`` of every scene row → one uint8 image per frame."""
     import numpy as np
-    from PIL import Image
+
+    from gqn.data.image_grid import upscale
     out = []
     for f in range(len(rows[0])):
         lines = []
         for frames in rows:
             tiles = []
             for label, img in frames[f]:
-                big = np.asarray(Image.fromarray(img).resize(
-                    (img.shape[1] * scale, img.shape[0] * scale), Image.NEAREST))
+                big = upscale(img, scale)
                 tiles.append(np.pad(_label(big, label), ((0, 4), (0, 4), (0, 0))))
             lines.append(np.concatenate(tiles, axis=1))
         width = max(line.shape[1] for line in lines)

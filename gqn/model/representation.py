@@ -7,6 +7,8 @@ import chainer
 import chainer.functions as F
 
 from gqn import ops
+from gqn.errors import GQNError
+from gqn.model.hyperparams import REPRESENTATIONS
 
 
 def broadcast_viewpoint(v, size):
@@ -83,9 +85,14 @@ class Pyramid(chainer.Chain):
 
 
 def make_representation(hp):
-    """The representation network named by ``hp.representation``."""
+    """The representation network named by ``hp.representation`` (one of
+    :data:`gqn.model.hyperparams.REPRESENTATIONS`; an unknown name is a
+    :class:`~gqn.errors.GQNError`)."""
     if hp.representation == 'tower':
         return Tower(hp.r_channels, hp.viewpoint_size)
     if hp.representation == 'pool':
         return Pool(hp.r_channels, hp.viewpoint_size)
-    return Pyramid(hp.r_channels, hp.viewpoint_size, hp.image_size)
+    if hp.representation == 'pyramid':
+        return Pyramid(hp.r_channels, hp.viewpoint_size, hp.image_size)
+    raise GQNError('unknown representation %r (choose from %s)'
+                   % (hp.representation, ', '.join(REPRESENTATIONS)))

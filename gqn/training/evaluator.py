@@ -34,7 +34,7 @@ class GQNEvaluator(extensions.Evaluator):
     sigma) and ``validation/main/prediction_mse`` (prior samples).
 
     Args:
-        dataset (gqn.ShardDataset): Test scenes.
+        dataset (gqn.data.shard_dataset.ShardDataset): Test scenes.
         loss_fun (gqn.GQNLoss): The training loss link.
         sigma (callable): Returns the current pixel sigma.
         scenes (int): How many test scenes to use.

@@ -2,42 +2,11 @@
 import os
 
 import chainer
-import numpy as np
 from chainer import training
 
-from gqn import files
 from gqn.data.context_query import ContextQuerySampler
+from gqn.data.image_grid import save_png, tile, to_uint8
 from gqn.ops.random_state import fixed_seed
-
-
-def to_uint8(x):
-    """float ``(..., 3, H, W)`` in [0, 1] (NumPy or CuPy) → uint8 ``(..., H, W, 3)``."""
-    x = chainer.backend.CpuDevice().send(x)
-    x = np.clip(np.moveaxis(x, -3, -1), 0, 1)
-    return (x * 255 + 0.5).astype(np.uint8)
-
-
-def tile(rows, pad=2, background=64):
-    """Tile a ragged list of rows of uint8 ``(H, W, 3)`` images into one image."""
-    h, w = rows[0][0].shape[:2]
-    cols = max(len(r) for r in rows)
-    out = np.full((len(rows) * (h + pad) + pad, cols * (w + pad) + pad, 3),
-                  background, np.uint8)
-    for i, row in enumerate(rows):
-        for j, img in enumerate(row):
-            if img is not None:
-                y, x = pad + i * (h + pad), pad + j * (w + pad)
-                out[y:y + h, x:x + w] = img
-    return out
-
-
-def save_png(path, image, scale=1):
-    """Write uint8 ``(H, W, 3)`` to ``path`` (nearest-neighbour upscaled)."""
-    from PIL import Image
-    img = Image.fromarray(image)
-    if scale != 1:
-        img = img.resize((img.width * scale, img.height * scale), Image.NEAREST)
-    files.atomic_write(path, lambda f: img.save(f, format='PNG'))
 
 
 def prediction_rows(model, batch):

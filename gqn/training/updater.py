@@ -34,7 +34,7 @@ class GQNUpdater(training.updaters.StandardUpdater):
     Args:
         iterator: Scenes iterator (batches of ``(x, v)``).
         optimizer: Optimizer whose target is a :class:`gqn.GQNLoss`.
-        converter (gqn.ContextQuerySampler): Splits scenes into context/query.
+        converter (gqn.data.context_query.ContextQuerySampler): Splits scenes into context/query.
         sigma (tuple): ``(start, end, steps)`` of the pixel sigma schedule.
         lr (tuple): ``(start, end, steps)`` of Adam's ``alpha``.
         device: Chainer device the batch is sent to.

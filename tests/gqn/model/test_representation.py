@@ -73,3 +73,12 @@ def test_gradients_float64(rep):
     gradient_check.check_backward(model.compute_r, (x_c, v_c), gy,
                                   params=tuple(model.representation.params()),
                                   eps=1e-5, atol=1e-6, rtol=1e-4)
+
+
+def test_an_unknown_representation_is_an_error_not_a_fallback(tiny_hp):
+    from gqn.errors import GQNError
+    from gqn.model.representation import make_representation
+    hp = tiny_hp()
+    object.__setattr__(hp, 'representation', 'pyramids')  # past HyperParameters' check
+    with pytest.raises(GQNError, match="unknown representation 'pyramids'"):
+        make_representation(hp)
