@@ -13,7 +13,9 @@ class ContextQuerySampler:
     ``1..max_context`` (one ``K`` for the whole batch, so the batch is a dense
     array); per scene, the views are shuffled, the first ``K`` are the context
     and the next one is the query, so the query is never among the context.
-    With ``allow_overlap`` the query is drawn from all views instead.
+    With ``allow_overlap`` the query is drawn from all views instead. With
+    ``queries`` > 1, the next ``queries`` views are all queries of the scene:
+    the model computes the scene's representation once for all of them.
 
     Args:
         views (int): Views per scene in the dataset.
@@ -22,6 +24,7 @@ class ContextQuerySampler:
         seed (int): Seed of the sampler's own generator (its state is part of
             training snapshots, see :meth:`serialize`).
         fixed_context (int or None): Always use this ``K`` (evaluation).
+        queries (int): Query views per scene, ``Q``.
 
     Returns from ``__call__(batch, device)`` a dict:
 
@@ -30,15 +33,18 @@ class ContextQuerySampler:
 
         ``x_c``, "(B, K, 3, H, W)", float32 in [0, 1]
         ``v_c``, "(B, K, 7)", float32
-        ``x_q``, "(B, 3, H, W)", float32 in [0, 1]
-        ``v_q``, "(B, 7)", float32
+        ``x_q``, "(B, 3, H, W)", float32 in [0, 1]; ``(B, Q, 3, H, W)`` if ``Q`` > 1
+        ``v_q``, "(B, 7)", float32; ``(B, Q, 7)`` if ``Q`` > 1
     """
 
     def __init__(self, views, max_context=None, allow_overlap=False, seed=0,
-                 fixed_context=None):
-        if views < 2 and not allow_overlap:
-            raise GQNError('scenes need at least 2 views to split into context and query')
-        limit = views if allow_overlap else views - 1
+                 fixed_context=None, queries=1):
+        if queries < 1:
+            raise GQNError('queries must be at least 1, got %d' % queries)
+        if views < 1 + queries and not allow_overlap:
+            raise GQNError('scenes need at least %d views to split into context and %d '
+                           'quer%s' % (1 + queries, queries, 'y' if queries == 1 else 'ies'))
+        limit = views if allow_overlap else views - queries
         self.max_context = limit if max_context is None else max_context
         if not 1 <= self.max_context <= limit:
             raise GQNError('max_context must be in 1..%d for %d-view scenes, got %d'
@@ -49,19 +55,22 @@ class ContextQuerySampler:
         self.views = views
         self.allow_overlap = allow_overlap
         self.fixed_context = fixed_context
+        self.queries = queries
         self.rng = np.random.RandomState(seed)
 
     def sample_indices(self, batch_size):
-        """Context view indices ``(B, K)`` and query indices ``(B,)``."""
+        """Context view indices ``(B, K)`` and query indices ``(B,)`` (``(B, Q)`` if
+        ``Q`` > 1)."""
         k = self.fixed_context
         if k is None:
             k = int(self.rng.randint(1, self.max_context + 1))
         order = np.argsort(self.rng.random_sample((batch_size, self.views)), axis=1)
         context = order[:, :k]
+        q = self.queries
         if self.allow_overlap:
-            query = self.rng.randint(0, self.views, size=batch_size)
+            query = self.rng.randint(0, self.views, size=batch_size if q == 1 else (batch_size, q))
         else:
-            query = order[:, k]
+            query = order[:, k] if q == 1 else order[:, k:k + q]
         return context, query
 
     def __call__(self, batch, device=None):
@@ -72,11 +81,11 @@ class ContextQuerySampler:
     @staticmethod
     def gather(batch, context, query, device=None):
         """The batch dict of ``batch`` split by ``context`` ``(B, K)`` and ``query``
-        ``(B,)`` view indices. Only the ``K + 1`` views used are read, sent to ``device``
+        ``(B,)`` or ``(B, Q)`` view indices. Only the ``K + 1`` views used are read, sent to ``device``
         in one copy for the images and one for the viewpoints, and (uint8) converted to
         float32 there. Uses no random state (a background thread may run it)."""
         k = context.shape[1]
-        views = np.concatenate([context, query[:, None]], axis=1)
+        views = np.concatenate([context, query.reshape(len(query), -1)], axis=1)
         x = np.stack([np.asarray(scene[0][idx]) for scene, idx in zip(batch, views)])
         v = np.stack([np.asarray(scene[1][idx]) for scene, idx in zip(batch, views)])
         if device is not None:
@@ -84,8 +93,9 @@ class ContextQuerySampler:
         if x.dtype == np.uint8:
             x = to_model_images(x)
         xp = chainer.backend.get_array_module(x)
+        q = k if query.ndim == 1 else slice(k, None)
         return {'x_c': xp.ascontiguousarray(x[:, :k]), 'v_c': xp.ascontiguousarray(v[:, :k]),
-                'x_q': xp.ascontiguousarray(x[:, k]), 'v_q': xp.ascontiguousarray(v[:, k])}
+                'x_q': xp.ascontiguousarray(x[:, q]), 'v_q': xp.ascontiguousarray(v[:, q])}
 
     def serialize(self, serializer):
         """Save or restore the generator state (exact resume)."""

@@ -78,15 +78,23 @@ class GQN(chainer.Chain):
 
         Args:
             x_c, v_c: context images ``(B, K, 3, H, W)`` and viewpoints ``(B, K, 7)``.
-            x_q: query images ``(B, 3, H, W)`` in [0, 1].
-            v_q: query viewpoints ``(B, 7)``.
+            x_q: query images ``(B, 3, H, W)`` in [0, 1], or ``(B, Q, 3, H, W)``:
+                ``Q`` queries of each scene, all generated from its one ``r``.
+            v_q: query viewpoints ``(B, 7)``, or ``(B, Q, 7)``.
 
         Returns:
             tuple: the mean image ``(B, 3, H, W)`` (the unbounded output of a
             1x1 conv; clip to [0, 1] for display) and ``kl`` ``(B,)``, the
-            sum over steps and latent elements of KL(posterior || prior) in nats.
+            sum over steps and latent elements of KL(posterior || prior) in nats;
+            ``(B * Q, 3, H, W)`` and ``(B * Q,)``, scene-major, for ``Q`` queries.
         """
-        return self.generator(self.scale_viewpoints(v_q), self.compute_r(x_c, v_c), x_q)
+        r = self.compute_r(x_c, v_c)
+        if x_q.ndim == 5:
+            B, Q = x_q.shape[:2]
+            r = F.repeat(r, Q, axis=0)
+            x_q = F.reshape(x_q, (B * Q,) + x_q.shape[2:])
+            v_q = F.reshape(v_q, (B * Q, v_q.shape[2]))
+        return self.generator(self.scale_viewpoints(v_q), r, x_q)
 
     def generate(self, x_c, v_c, v_q):
         """Render the query viewpoint with ``z`` drawn from the prior.

@@ -27,13 +27,14 @@ class GQNLoss(chainer.Chain):
 
     def forward(self, x_c, v_c, x_q, v_q, sigma):
         """Args as :meth:`gqn.model.gqn.GQN.reconstruct`; ``sigma`` a Python float.
+        With ``Q`` queries per scene, the batch means are over the ``B * Q`` queries.
 
         Returns:
             ~chainer.Variable: the scalar loss.
         """
         mean, kl = self.model.reconstruct(x_c, v_c, x_q, v_q)
         B, _, H, W = mean.shape
-        x_q = F.cast(x_q, mean.dtype)
+        x_q = F.cast(F.reshape(x_q, mean.shape), mean.dtype)
         nll = F.sum(ops.gaussian_nll(x_q, mean, sigma)) / B
         kl = F.sum(kl) / B
         loss = nll + kl

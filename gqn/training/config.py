@@ -29,6 +29,7 @@ class TrainConfig:
     minutes: float = 0.0          # wall-clock limit per invocation; 0 = none
     max_context: int = 0          # largest context size K; 0 = views - 1
     allow_overlap: bool = False   # query may be one of the context views
+    queries: int = 1              # query views per scene, sharing one representation r
     lr_start: float = 5e-4
     lr_end: float = 5e-5
     lr_steps: int = 1_600_000
@@ -55,6 +56,8 @@ class TrainConfig:
                      'image_interval', 'snapshot_interval', 'keep_snapshots', 'eval_scenes'):
             if getattr(self, name) <= 0:
                 raise GQNError('%s must be positive, got %r' % (name, getattr(self, name)))
+        if self.queries < 1:
+            raise GQNError('queries must be at least 1, got %r' % self.queries)
         if self.max_context < 0 or self.minutes < 0:
             raise GQNError('max_context and minutes must be >= 0')
         if self.sigma_start <= 0 or self.sigma_end <= 0:

@@ -151,7 +151,8 @@ def build_trainer(config, out, comm=None, quiet=False):
     # iterators and updater
     np.random.seed(config.seed + rank)
     converter = ContextQuerySampler(train_set.views, config.max_context or None,
-                                    config.allow_overlap, seed=config.seed + 1000 * rank + 1)
+                                    config.allow_overlap, seed=config.seed + 1000 * rank + 1,
+                                    queries=config.queries)
     iterator = chainer.iterators.SerialIterator(train_set, config.batch_size)
     updater = GQNUpdater(iterator, optimizer, converter,
                          sigma=(config.sigma_start, config.sigma_end, config.sigma_steps),

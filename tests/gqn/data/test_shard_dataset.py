@@ -81,6 +81,30 @@ def test_sampler_overlap_and_max_context():
         ContextQuerySampler(views=4, max_context=4)
 
 
+def test_sampler_several_queries_per_scene(synthetic_dataset):
+    sampler = ContextQuerySampler(views=5, queries=2, seed=3)
+    ks = set()
+    for _ in range(100):
+        context, query = sampler.sample_indices(8)
+        ks.add(context.shape[1])
+        assert query.shape == (8, 2)
+        for c, q in zip(context, query):
+            assert len(set(c) | set(q)) == len(c) + 2  # all distinct views
+    assert ks == {1, 2, 3}  # K + Q <= views
+    ds = ShardDataset(synthetic_dataset, 'train')
+    scenes = [ds[i] for i in range(4)]
+    batch = ContextQuerySampler(5, queries=2, seed=1)(scenes)
+    context, query = ContextQuerySampler(5, queries=2, seed=1).sample_indices(4)
+    assert batch['x_q'].shape == (4, 2, 3, 16, 16) and batch['v_q'].shape == (4, 2, 7)
+    for i in range(4):
+        np.testing.assert_array_equal(batch['x_q'][i], scenes[i][0][query[i]])
+        np.testing.assert_array_equal(batch['v_c'][i], scenes[i][1][context[i]])
+    with pytest.raises(GQNError, match='at least 4 views to split into context and 3 queries'):
+        ContextQuerySampler(views=3, queries=3)
+    with pytest.raises(GQNError, match='max_context must be in 1..3'):
+        ContextQuerySampler(views=5, queries=2, max_context=4)
+
+
 def test_sampler_batch_matches_indices(synthetic_dataset):
     ds = ShardDataset(synthetic_dataset, 'train')
     scenes = [ds[i] for i in range(4)]

@@ -33,6 +33,30 @@ def test_shapes(rep, shared, steps, tiny_hp, gqn_batch):
         assert model.generate(x_c[:, :0], v_c[:, :0], v_q).shape == (2, 3, 16, 16)
 
 
+def test_several_queries_share_one_representation(tiny_hp, gqn_batch):
+    model = GQN(tiny_hp())
+    x_c, v_c, x_q, v_q = gqn_batch(B=2, K=3)
+    _, _, x_q2, v_q2 = gqn_batch(B=2, K=3, seed=1)
+    x_qs, v_qs = numpy.stack([x_q, x_q2], 1), numpy.stack([v_q, v_q2], 1)  # (B, Q = 2, ...)
+    with chainer.no_backprop_mode():
+        numpy.random.seed(5)
+        mean, kl = model.reconstruct(x_c, v_c, x_qs, v_qs)
+        numpy.random.seed(5)  # the same as each scene's context repeated for each query
+        mean_1, kl_1 = model.reconstruct(numpy.repeat(x_c, 2, 0), numpy.repeat(v_c, 2, 0),
+                                         x_qs.reshape((4,) + x_q.shape[1:]), v_qs.reshape(4, 7))
+    assert mean.shape == (4, 3, 16, 16) and kl.shape == (4,)
+    numpy.testing.assert_allclose(mean.array, mean_1.array, rtol=1e-5, atol=1e-6)
+    numpy.testing.assert_allclose(kl.array, kl_1.array, rtol=1e-4, atol=1e-6)
+    from gqn.model.loss import GQNLoss
+    loss = GQNLoss(model)
+    numpy.random.seed(5)
+    a = loss(x_c, v_c, x_qs, v_qs, 2.0)
+    numpy.random.seed(5)
+    b = loss(numpy.repeat(x_c, 2, 0), numpy.repeat(v_c, 2, 0),
+             x_qs.reshape((4,) + x_q.shape[1:]), v_qs.reshape(4, 7), 2.0)
+    numpy.testing.assert_allclose(a.array, b.array, rtol=1e-5)  # per-query means
+
+
 def test_paper_config_shapes():
     from gqn.model.hyperparams import HyperParameters
     model = GQN(HyperParameters(generation_steps=2))

@@ -102,6 +102,24 @@ def test_prefetch_trains_exactly_as_without_and_resumes_exactly(synthetic_datase
     assert plain.updater.epoch == ahead.updater.epoch == 2
 
 
+def test_several_queries_per_scene_train_and_resume_exactly(synthetic_dataset, tmp_path):
+    changes = dict(queries=2, iterations=8, snapshot_interval=4, eval_interval=100,
+                   image_interval=100)
+    whole = train(tiny_config(synthetic_dataset, **changes), str(tmp_path / 'whole'), quiet=True)
+    assert whole.updater.converter.queries == 2
+    resumed = str(tmp_path / 'resumed')
+    train(tiny_config(synthetic_dataset, **dict(changes, iterations=4)), resumed, quiet=True)
+    train(tiny_config(synthetic_dataset, **changes), resumed, resume=True, quiet=True)
+    a, b = (params(os.path.join(run, 'model', 'model.npz'))
+            for run in (str(tmp_path / 'whole'), resumed))
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    with open(os.path.join(str(tmp_path / 'whole'), 'log')) as f:
+        assert all(np.isfinite(e['main/mse']) for e in json.load(f))
+    with pytest.raises(GQNError, match='queries must be at least 1'):
+        tiny_config(synthetic_dataset, queries=0)
+
+
 @pytest.mark.slow
 def test_sigkill_and_resume_reaches_the_same_parameters(synthetic_dataset, tmp_path):
     cmd = [sys.executable, '-m', 'gqn.cli', 'train', '--quiet', '--dataset', synthetic_dataset,
