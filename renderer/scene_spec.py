@@ -100,14 +100,51 @@ def _number(x):
 
 
 def _vector(x, n):
-    return isinstance(x, (list, tuple)) and len(x) == n and all(_number(v) for v in x)
+    return isinstance(x, (list, tuple)) and len(x) == n and all(map(_number, x))
 
 
-def _need(d, key, ok, what, where):
+def _vector2(x):
+    return _vector(x, 2)
+
+
+def _vector3(x):
+    return _vector(x, 3)
+
+
+def _matrix4(x):
+    return isinstance(x, list) and len(x) == 4 and all(_vector(row, 4) for row in x)
+
+
+def _string(x):
+    return isinstance(x, str)
+
+
+def _shape(x):
+    return isinstance(x, str) and x in SHAPE_KEYS
+
+
+def _texture(x):
+    return isinstance(x, dict) and isinstance(x.get('kind'), str)
+
+
+def _footprints(x):
+    return isinstance(x, list) and all(_vector(f, 3) for f in x)
+
+
+def _at(where, entry):
+    """``where`` followed by the entry: ``('mesh', 3)`` -> ``'..., mesh 3'``."""
+    return where if entry is None else '%s, %s %d' % ((where,) + entry) \
+        if isinstance(entry, tuple) else '%s, %s' % (where, entry)
+
+
+def _need(d, key, ok, what, where, entry=None):
+    """Check ``d[key]`` with ``ok``; the error (formatted only then) names ``where`` and
+    ``entry``."""
+    if isinstance(d, dict) and key in d and ok(d[key]):
+        return
     if not isinstance(d, dict) or key not in d:
-        raise GQNError('%s: missing %r (%s)' % (where, key, what))
-    if not ok(d[key]):
-        raise GQNError('%s: %r must be %s, got %r' % (where, key, what, d[key]))
+        raise GQNError('%s: missing %r (%s)' % (_at(where, entry), key, what))
+    raise GQNError('%s: %r must be %s, got %r' % (_at(where, entry), key, what, d[key]))
 
 
 def recipe_mesh_files(manifest):
@@ -134,49 +171,44 @@ def validate_spec(spec, family=None, where=None, mesh_files=None):
     where = ', '.join(([where] if where else []) + named) or 'scene spec'
     if not isinstance(spec, dict):
         raise GQNError('%s: must be a JSON object, got %s' % (where, type(spec).__name__))
-    _need(spec, 'background', lambda x: _vector(x, 3), '3 numbers', where)
-    _need(spec, 'ambient', lambda x: _number(x) or _vector(x, 3), 'a number or 3 numbers',
-          where)
+    _need(spec, 'background', _vector3, '3 numbers', where)
+    _need(spec, 'ambient', lambda x: _number(x) or _vector3(x), 'a number or 3 numbers', where)
     _need(spec, 'meshes', lambda x: isinstance(x, list), 'a list', where)
     _need(spec, 'lights', lambda x: isinstance(x, list), 'a list', where)
     for i, mesh in enumerate(spec['meshes']):
-        at = '%s, mesh %d' % (where, i)
-        _need(mesh, 'shape', lambda x: isinstance(x, str) and x in SHAPE_KEYS,
-              'a shape name (%s)' % ', '.join(sorted(SHAPE_KEYS)), at)
-        for key in SHAPE_KEYS[mesh['shape']]:
+        at = ('mesh', i)
+        _need(mesh, 'shape', _shape, 'a shape name (%s)' % ', '.join(sorted(SHAPE_KEYS)), where, at)
+        shape = mesh['shape']
+        for key in SHAPE_KEYS[shape]:
             if key == 'path':
-                _need(mesh, key, lambda x: isinstance(x, str), 'a mesh file path', at)
+                _need(mesh, key, _string, 'a mesh file path', where, at)
             else:
-                _need(mesh, key, lambda x: _vector(x, 3), '3 numbers', at)
-        _need(mesh, 'pose', lambda x: isinstance(x, list) and len(x) == 4 and all(
-            _vector(row, 4) for row in x), 'a 4x4 matrix', at)
-        for key in ('metallic', 'roughness'):
-            _need(mesh, key, _number, 'a number', at)
+                _need(mesh, key, _vector3, '3 numbers', where, at)
+        _need(mesh, 'pose', _matrix4, 'a 4x4 matrix', where, at)
+        _need(mesh, 'metallic', _number, 'a number', where, at)
+        _need(mesh, 'roughness', _number, 'a number', where, at)
         if mesh.get('texture') is None:
-            _need(mesh, 'color', lambda x: _vector(x, 3), '3 numbers (or a texture)', at)
+            _need(mesh, 'color', _vector3, '3 numbers (or a texture)', where, at)
         else:
-            _need(mesh, 'texture', lambda x: isinstance(x, dict) and isinstance(
-                x.get('kind'), str), 'a texture table with a "kind"', at)
-            if mesh['shape'] not in TEXTURED:
+            _need(mesh, 'texture', _texture, 'a texture table with a "kind"', where, at)
+            if shape not in TEXTURED:
                 raise GQNError('%s: a %s cannot carry a texture (only %s)'
-                               % (at, mesh['shape'], ', '.join(TEXTURED)))
+                               % (_at(where, at), shape, ', '.join(TEXTURED)))
         if 'uv_repeat' in mesh:
-            _need(mesh, 'uv_repeat', lambda x: _vector(x, 2), '2 numbers', at)
-        if mesh['shape'] == 'file' and mesh_files is not None and \
-                mesh.get('path') not in mesh_files:
+            _need(mesh, 'uv_repeat', _vector2, '2 numbers', where, at)
+        if shape == 'file' and mesh_files is not None and mesh['path'] not in mesh_files:
             raise GQNError('%s: mesh file %r is not one of the recipe\'s scene.meshes; '
-                           'refusing to load it' % (at, mesh.get('path')))
+                           'refusing to load it' % (_at(where, at), mesh['path']))
     for i, light in enumerate(spec['lights']):
-        at = '%s, light %d' % (where, i)
-        _need(light, 'type', lambda x: x == 'directional', "'directional'", at)
-        for key in ('direction', 'color'):
-            _need(light, key, lambda x: _vector(x, 3), '3 numbers', at)
-        _need(light, 'intensity', _number, 'a number', at)
+        at = ('light', i)
+        _need(light, 'type', lambda x: x == 'directional', "'directional'", where, at)
+        _need(light, 'direction', _vector3, '3 numbers', where, at)
+        _need(light, 'color', _vector3, '3 numbers', where, at)
+        _need(light, 'intensity', _number, 'a number', where, at)
     if 'room' in spec:
-        at = '%s, room' % where
         _need(spec, 'room', lambda x: isinstance(x, dict), 'a table', where)
-        _need(spec['room'], 'size', lambda x: _vector(x, 2), '2 numbers', at)
-        _need(spec['room'], 'height', _number, 'a number', at)
-        if 'footprints' in spec['room']:
-            _need(spec['room'], 'footprints', lambda x: isinstance(x, list) and all(
-                _vector(f, 3) for f in x), 'a list of [x, z, radius]', at)
+        room = spec['room']
+        _need(room, 'size', _vector2, '2 numbers', where, 'room')
+        _need(room, 'height', _number, 'a number', where, 'room')
+        if 'footprints' in room:
+            _need(room, 'footprints', _footprints, 'a list of [x, z, radius]', where, 'room')
