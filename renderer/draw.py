@@ -21,7 +21,7 @@ import numpy as np
 from gqn.errors import GQNError
 from renderer import platform
 from renderer.camera import pose_from_viewpoint
-from renderer.scene_spec import validate_spec
+from renderer.scene_spec import PRIMITIVES, validate_spec
 
 pyrender = platform.load_pyrender()
 from OpenGL import GL as gl  # noqa: E402  (after PyOpenGL is configured)
@@ -138,7 +138,7 @@ def mesh_file(mesh):
 #: mesh dict -> (positions, normals, triangles, texture coordinates or None) in model
 #: space.
 SHAPES = {'box': box, 'quad': quad, 'file': mesh_file,
-          **{name: primitive for name in ('sphere', 'cylinder', 'capsule', 'cone', 'icosahedron')}}
+          **{name: primitive for name in PRIMITIVES}}
 
 
 @functools.lru_cache(maxsize=16)

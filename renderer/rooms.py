@@ -10,7 +10,7 @@ from renderer.families import SceneFamily
 from renderer.textures import KINDS
 
 #: Object shapes a room may hold (trimesh primitives, see renderer/draw.py).
-SHAPES = ['box', 'sphere', 'cylinder', 'capsule', 'cone', 'icosahedron']
+SHAPES = ['box', *scene_spec.PRIMITIVES]
 
 
 def _number(x):

@@ -24,12 +24,14 @@ import numpy as np
 
 from gqn.errors import GQNError
 
+#: The unit-sized trimesh primitives (:func:`renderer.draw.primitive`).
+PRIMITIVES = ('sphere', 'cylinder', 'capsule', 'cone', 'icosahedron')
+
 #: Mesh shapes and the keys each needs besides ``pose`` and the material
 #: (:data:`renderer.draw.SHAPES` builds them): primitives are unit-sized and
 #: scaled by ``extents``; ``file`` is a mesh file drawn with its pose only.
 SHAPE_KEYS = {'file': ('path',),
-              **{shape: ('extents',) for shape in ('box', 'quad', 'sphere', 'cylinder', 'capsule',
-                                                   'cone', 'icosahedron')}}
+              **{shape: ('extents',) for shape in ('box', 'quad') + PRIMITIVES}}
 
 
 #: Shapes with texture coordinates (a ``texture`` instead of a ``color``).

@@ -81,7 +81,7 @@ class ContextQuerySampler:
     @staticmethod
     def gather(batch, context, query, device=None):
         """The batch dict of ``batch`` split by ``context`` ``(B, K)`` and ``query``
-        ``(B,)`` or ``(B, Q)`` view indices. Only the ``K + 1`` views used are read, sent to ``device``
+        ``(B,)`` or ``(B, Q)`` view indices. Only the ``K + Q`` views used are read, sent to ``device``
         in one copy for the images and one for the viewpoints, and (uint8) converted to
         float32 there. Uses no random state (a background thread may run it)."""
         k = context.shape[1]

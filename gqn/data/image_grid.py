@@ -2,8 +2,9 @@
 
 Shared by the dataset preview (``gqn preview``), the training run's prediction
 grids, ``gqn eval``'s example grid and the rotation GIF.
+Imports Chainer only to convert model images (:func:`to_uint8`), so the renderer's
+preview stays light.
 """
-import chainer
 import numpy as np
 
 from gqn import files
@@ -11,6 +12,7 @@ from gqn import files
 
 def to_uint8(x):
     """float ``(..., 3, H, W)`` in [0, 1] (NumPy or CuPy) → uint8 ``(..., H, W, 3)``."""
+    import chainer
     x = chainer.backend.CpuDevice().send(x)
     x = np.clip(np.moveaxis(x, -3, -1), 0, 1)
     return (x * 255 + 0.5).astype(np.uint8)
