@@ -6,6 +6,31 @@ from gqn.model.generator import Generator
 from gqn.model.representation import make_representation
 
 
+def to_query_frame(v, v_q):
+    """Viewpoints turned about the vertical (+y) axis by minus the query's yaw.
+
+    In the frame of a query camera at yaw ``a`` (``renderer.camera``: yaw about
+    +y, 0 at +z), a position ``(x, y, z)`` becomes ``(x cos a - z sin a, y,
+    x sin a + z cos a)`` and a yaw ``b`` becomes ``b - a``; pitch is unchanged.
+    The query itself lands at yaw 0, ``x = 0``.
+
+    Args:
+        v (array): viewpoints ``(B, 7)`` or ``(B, N, 7)``.
+        v_q (array): the query viewpoints ``(B, 7)``.
+
+    Returns:
+        array: ``v`` in the query's frame, same shape and dtype.
+    """
+    v, v_q = chainer.as_array(v), chainer.as_array(v_q)
+    xp = chainer.backend.get_array_module(v)
+    ca, sa = v_q[:, 3], v_q[:, 4]
+    if v.ndim == 3:
+        ca, sa = ca[:, None], sa[:, None]
+    x, y, z, cb, sb = (v[..., i] for i in range(5))
+    return xp.stack([x * ca - z * sa, y, x * sa + z * ca, cb * ca + sb * sa,
+                     sb * ca - cb * sa, v[..., 5], v[..., 6]], axis=-1).astype(v.dtype)
+
+
 class GQN(chainer.Chain):
     """The GQN of Eslami et al. (2018).
 
@@ -88,13 +113,23 @@ class GQN(chainer.Chain):
             sum over steps and latent elements of KL(posterior || prior) in nats;
             ``(B * Q, 3, H, W)`` and ``(B * Q,)``, scene-major, for ``Q`` queries.
         """
-        r = self.compute_r(x_c, v_c)
         if x_q.ndim == 5:
             B, Q = x_q.shape[:2]
-            r = F.repeat(r, Q, axis=0)
             x_q = F.reshape(x_q, (B * Q,) + x_q.shape[2:])
             v_q = F.reshape(v_q, (B * Q, v_q.shape[2]))
-        return self.generator(self.scale_viewpoints(v_q), r, x_q)
+            if self.hp.viewpoint_frame == 'query':
+                x_c, v_c = F.repeat(x_c, Q, axis=0), F.repeat(v_c, Q, axis=0)
+            else:
+                return self.generator(self.scale_viewpoints(v_q),
+                                      F.repeat(self.compute_r(x_c, v_c), Q, axis=0), x_q)
+        return self.generator(*self._v_q_and_r(x_c, v_c, v_q), x_q)
+
+    def _v_q_and_r(self, x_c, v_c, v_q):
+        """The generator's scaled ``v_q`` and ``r``, in the query's frame if
+        ``hp.viewpoint_frame`` is ``'query'``."""
+        if self.hp.viewpoint_frame == 'query':
+            v_c, v_q = to_query_frame(v_c, v_q), to_query_frame(v_q, v_q)
+        return self.scale_viewpoints(v_q), self.compute_r(x_c, v_c)
 
     def generate(self, x_c, v_c, v_q):
         """Render the query viewpoint with ``z`` drawn from the prior.
@@ -105,4 +140,4 @@ class GQN(chainer.Chain):
         Returns:
             ~chainer.Variable: the mean image ``(B, 3, H, W)`` (unbounded).
         """
-        return self.generator(self.scale_viewpoints(v_q), self.compute_r(x_c, v_c))[0]
+        return self.generator(*self._v_q_and_r(x_c, v_c, v_q))[0]

@@ -5,6 +5,8 @@ import json
 from gqn.errors import GQNError
 
 REPRESENTATIONS = ('tower', 'pool', 'pyramid')
+#: ``viewpoint_frame`` values (:func:`gqn.model.gqn.to_query_frame`).
+VIEWPOINT_FRAMES = ('world', 'query')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,6 +32,13 @@ class HyperParameters:
             viewpoints are multiplied by it where the networks read them (1 in
             the paper; ``gqn train`` sets it to 1 / the RMS camera distance of
             the training data unless given, see :func:`position_scale_for`).
+        viewpoint_frame (str): ``'world'`` (the paper): viewpoints are read as
+            given, and ``r`` is one per scene whatever the query. ``'query'``:
+            every viewpoint is first turned about the vertical (+y) axis so that
+            the query's yaw is 0 (:func:`gqn.model.gqn.to_query_frame`), so the
+            networks never see the absolute yaw; ``r`` is then computed once per
+            query. For data whose distribution does not change when the world
+            turns about +y (a camera sphere or ring around a random object).
     """
     image_size: int = 64
     viewpoint_size: int = 7
@@ -42,6 +51,7 @@ class HyperParameters:
     shared_core: bool = False
     lstm_kernel_size: int = 5
     position_scale: float = 1.0
+    viewpoint_frame: str = 'world'
 
     def __post_init__(self):
         for f in dataclasses.fields(self):
@@ -61,6 +71,9 @@ class HyperParameters:
         if self.representation not in REPRESENTATIONS:
             raise GQNError('unknown representation %r (choose from %s)'
                            % (self.representation, ', '.join(REPRESENTATIONS)))
+        if self.viewpoint_frame not in VIEWPOINT_FRAMES:
+            raise GQNError('unknown viewpoint_frame %r (choose from %s)'
+                           % (self.viewpoint_frame, ', '.join(VIEWPOINT_FRAMES)))
         if self.image_size % 16:
             raise GQNError('image_size must be a multiple of 16, got %d' % self.image_size)
         if self.lstm_kernel_size % 2 == 0:

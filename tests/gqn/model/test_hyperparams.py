@@ -33,6 +33,7 @@ def test_derived_sizes(rep, r_size):
     (dict(position_scale=0), 'position_scale'),
     (dict(position_scale=True), 'position_scale'),
     (dict(position_scale=float('nan')), 'position_scale'),
+    (dict(viewpoint_frame='camera'), 'viewpoint_frame'),
 ])
 def test_validation(kw, needle):
     with pytest.raises(GQNError, match=needle):

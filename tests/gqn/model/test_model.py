@@ -102,6 +102,69 @@ def test_position_scale_scales_only_the_positions(tiny_hp, gqn_batch):
     assert numpy.abs(a[0].array - c[0].array).max() > 1e-4
 
 
+def _camera(yaw, pitch, distance=6.5):
+    """A renderer viewpoint: position on the sphere, looking at the origin."""
+    import math
+    from renderer.camera import direction
+    return numpy.concatenate([distance * direction(yaw, pitch), [
+        math.cos(yaw), math.sin(yaw), math.cos(pitch), math.sin(pitch)]]).astype('f')
+
+
+def test_to_query_frame_puts_the_query_at_yaw_zero_and_keeps_relative_poses():
+    from gqn.model.gqn import to_query_frame
+    rng = numpy.random.RandomState(0)
+    yaws, pitches = rng.uniform(-3, 3, (2, 4)), rng.uniform(-1.2, 1.2, (2, 4))
+    v = numpy.stack([[_camera(a, b) for a, b in zip(*row)] for row in zip(yaws, pitches)])
+    v_q = v[:, 3]
+    out = to_query_frame(v, v_q)
+    assert out.shape == v.shape and out.dtype == numpy.float32
+    for i in range(2):
+        for k in range(4):  # exactly the camera at yaw - yaw_q, same pitch
+            numpy.testing.assert_allclose(
+                out[i, k], _camera(yaws[i, k] - yaws[i, 3], pitches[i, k]), atol=2e-5)
+    numpy.testing.assert_allclose(out[:, 3, [0, 3, 4]], [[0, 1, 0]] * 2, atol=2e-6)
+    numpy.testing.assert_allclose(to_query_frame(v_q, v_q), out[:, 3], atol=1e-6)
+
+
+def test_query_frame_model_ignores_the_absolute_yaw_and_the_world_model_does_not(tiny_hp):
+    """Turning the whole world about +y (every camera's yaw + 0.9) changes nothing for a
+    query-frame model, but changes the paper's model."""
+    rng = numpy.random.RandomState(1)
+    yaws, pitches = rng.uniform(-3, 3, (2, 4)), rng.uniform(-1.2, 1.2, (2, 4))
+    v, turned = (numpy.stack([[_camera(a + d, b) for a, b in zip(*row)]
+                              for row in zip(yaws, pitches)]) for d in (0.0, 0.9))
+    x = rng.rand(2, 4, 3, 16, 16).astype('f')
+    for frame, same in (('query', True), ('world', False)):
+        model = GQN(tiny_hp(viewpoint_frame=frame, position_scale=0.15))
+        _move_away_from_relu_kinks(model)
+        with chainer.no_backprop_mode(), chainer.using_config('train', False):
+            outputs = []
+            for vv in (v, turned):
+                numpy.random.seed(2)
+                outputs.append(model.generate(x[:, :3], vv[:, :3], vv[:, 3]).array)
+                numpy.random.seed(2)
+                outputs.append(model.reconstruct(x[:, :3], vv[:, :3], x[:, 3], vv[:, 3])[0].array)
+        gap = max(numpy.abs(a - b).max() for a, b in zip(outputs[:2], outputs[2:]))
+        assert (gap < 1e-5) if same else (gap > 1e-4), (frame, gap)
+
+
+def test_query_frame_with_several_queries_equals_one_query_at_a_time(tiny_hp, gqn_batch):
+    """In the query frame ``r`` differs per query: Q queries of a scene give what each
+    query gives alone, the context repeated."""
+    model = GQN(tiny_hp(viewpoint_frame='query'))
+    x_c, v_c, x_q, v_q = gqn_batch(B=2, K=3)
+    _, _, x_q2, v_q2 = gqn_batch(B=2, K=3, seed=1)
+    x_qs, v_qs = numpy.stack([x_q, x_q2], 1), numpy.stack([v_q, v_q2], 1)
+    with chainer.no_backprop_mode():
+        numpy.random.seed(5)
+        mean, kl = model.reconstruct(x_c, v_c, x_qs, v_qs)
+        numpy.random.seed(5)
+        mean_1, kl_1 = model.reconstruct(numpy.repeat(x_c, 2, 0), numpy.repeat(v_c, 2, 0),
+                                         x_qs.reshape((4,) + x_q.shape[1:]), v_qs.reshape(4, 7))
+    numpy.testing.assert_allclose(mean.array, mean_1.array, rtol=1e-5, atol=1e-6)
+    numpy.testing.assert_allclose(kl.array, kl_1.array, rtol=1e-4, atol=1e-6)
+
+
 def test_context_changes_the_output(tiny_hp, gqn_batch):
     model = GQN(tiny_hp())
     x_c, v_c, x_q, v_q = gqn_batch()
