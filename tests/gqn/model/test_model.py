@@ -105,6 +105,7 @@ def test_position_scale_scales_only_the_positions(tiny_hp, gqn_batch):
 def _camera(yaw, pitch, distance=6.5):
     """A renderer viewpoint: position on the sphere, looking at the origin."""
     import math
+
     from renderer.camera import direction
     return numpy.concatenate([distance * direction(yaw, pitch), [
         math.cos(yaw), math.sin(yaw), math.cos(pitch), math.sin(pitch)]]).astype('f')
