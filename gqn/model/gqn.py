@@ -117,11 +117,10 @@ class GQN(chainer.Chain):
             B, Q = x_q.shape[:2]
             x_q = F.reshape(x_q, (B * Q,) + x_q.shape[2:])
             v_q = F.reshape(v_q, (B * Q, v_q.shape[2]))
-            if self.hp.viewpoint_frame == 'query':
-                x_c, v_c = F.repeat(x_c, Q, axis=0), F.repeat(v_c, Q, axis=0)
-            else:
-                return self.generator(self.scale_viewpoints(v_q),
-                                      F.repeat(self.compute_r(x_c, v_c), Q, axis=0), x_q)
+            if self.hp.viewpoint_frame == 'world':  # one r per scene for its Q queries
+                r = F.repeat(self.compute_r(x_c, v_c), Q, axis=0)
+                return self.generator(self.scale_viewpoints(v_q), r, x_q)
+            x_c, v_c = F.repeat(x_c, Q, axis=0), F.repeat(v_c, Q, axis=0)  # one r per query
         return self.generator(*self._v_q_and_r(x_c, v_c, v_q), x_q)
 
     def _v_q_and_r(self, x_c, v_c, v_q):
