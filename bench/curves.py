@@ -38,7 +38,8 @@ def main(argv=None):
         model, _ = load_trained(path)
         iteration = int(os.path.basename(path)[len('snapshot_iter_'):-len('.npz')])
         result = evaluate(model, dataset, scenes=args.scenes, sigma=config.sigma_end,
-                          baseline_image=baseline, progress=False, mean_samples=1)
+                          baseline_image=baseline, progress=False, mean_samples=1,
+                          objective=config.objective)
         points.append({'iteration': iteration, 'elapsed_s': elapsed.get(iteration),
                        'rows': [{k: row[k] for k in ('K', 'model_mse', 'model_mse_ci',
                                                       'ratio_to_mean_image', 'kl')}
@@ -66,7 +67,8 @@ def draw(points, path):
     a.set(xlabel='iteration', ylabel='MSE / mean-image MSE', title='held-out error')
     a.legend()
     for k in (1, 5):
-        b.plot(its, [r['kl'] for pt in points for r in pt['rows'] if r['K'] == k], marker='o',
+        b.plot(its, [float('nan') if r['kl'] is None else r['kl']  # None: objective 'prior'
+                     for pt in points for r in pt['rows'] if r['K'] == k], marker='o',
                label='K = %d' % k)
     b.set(xlabel='iteration', ylabel='nats per image', title='KL')
     b.legend()

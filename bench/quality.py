@@ -105,11 +105,13 @@ def score(root, seed=0):
     snapshot = latest_snapshot(run)
     iterations = int(os.path.basename(snapshot).split('_')[-1].split('.')[0]) if snapshot else None
     with open(os.path.join(run, 'config.json')) as f:
-        sigma = json.load(f)['sigma_end']
+        config = json.load(f)
+    sigma, objective = config['sigma_end'], config.get('objective', 'elbo')
     dataset = ShardDataset(os.path.join(root, 'heldout'), 'test')
     start = time.perf_counter()
     result = evaluate(model, dataset, scenes=len(dataset), sigma=sigma, seed=seed,
-                      baseline_image=mean_image(os.path.join(root, 'data')), progress=False)
+                      baseline_image=mean_image(os.path.join(root, 'data')), progress=False,
+                      objective=objective)
     return iterations, time.perf_counter() - start, result
 
 

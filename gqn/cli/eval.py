@@ -36,7 +36,8 @@ def run_eval(args):
     baseline = evaluate.mean_image(baseline_root) if baseline_root else None
     result = evaluate.evaluate(run.model, dataset, args.max_context, args.scenes,
                                args.batch_size, sigma, args.seed, device, baseline,
-                               mean_samples=args.mean_samples)
+                               mean_samples=args.mean_samples,
+                               objective=run.config.objective if run.config else 'elbo')
     result.update(run=args.run, dataset=run.root, split=args.split,
                   mean_image_from=baseline_root)
     files.atomic_write_json(os.path.join(out, 'eval.json'), result)

@@ -89,7 +89,7 @@ def psnr(mse):
 
 def evaluate(model, dataset, max_context=None, scenes=DEFAULT_SCENES, batch_size=32,
              sigma=0.7, seed=0, device=None, baseline_image=None, progress=True,
-             mean_samples=DEFAULT_MEAN_SAMPLES):
+             mean_samples=DEFAULT_MEAN_SAMPLES, objective='elbo'):
     """Score ``model`` on ``dataset`` for ``K = 1..max_context``.
 
     Returns:
@@ -100,7 +100,9 @@ def evaluate(model, dataset, max_context=None, scenes=DEFAULT_SCENES, batch_size
         ``ratio_to_mean_image`` (``None`` without ``baseline_image``),
         ``black_mse``, ``nll``, ``kl``, ``loss``, ``bpp``; the settings; and
         the lists ``beats_nearest_view`` and ``beats_mean_image`` of the K
-        where the model's MSE is lower.
+        where the model's MSE is lower. ``nll``, ``loss`` and ``bpp`` are of
+        the training ``objective`` (:class:`~gqn.model.loss.GQNLoss`); with
+        ``'prior'`` (a run trained without its inference core) ``kl`` is ``None``.
     """
     import chainer
     import numpy as np
@@ -119,7 +121,7 @@ def evaluate(model, dataset, max_context=None, scenes=DEFAULT_SCENES, batch_size
         raise GQNError('scenes, batch size and mean samples must be at least 1')
     n = min(scenes, len(dataset))
     orders = np.argsort(np.random.RandomState(seed).random_sample((n, views)), axis=1)
-    loss_fun = GQNLoss(model)
+    loss_fun = GQNLoss(model, objective)
     cpu = chainer.backend.CpuDevice()
     rows = []
     bar = tqdm(total=max_context * n, desc='eval', unit='scene', disable=not progress)
@@ -154,7 +156,10 @@ def evaluate(model, dataset, max_context=None, scenes=DEFAULT_SCENES, batch_size
             if baseline_image is not None:
                 errors['mean_image'].append(per_scene_mse(baseline_image, x_q))
             for key in sums:
-                sums[key] += float(observation['main/' + key].array) * len(idx)
+                if sums[key] is not None and 'main/' + key in observation:
+                    sums[key] += float(observation['main/' + key].array) * len(idx)
+                else:
+                    sums[key] = None
             bar.update(len(idx))
         errors = {key: np.concatenate(e) if e else None for key, e in errors.items()}
         model_mse = float(errors['model'].mean())
@@ -168,7 +173,7 @@ def evaluate(model, dataset, max_context=None, scenes=DEFAULT_SCENES, batch_size
             'mean_image_mse': mean_mse,
             'ratio_to_mean_image': None if mean_mse is None else model_mse / mean_mse,
             'black_mse': float(errors['black'].mean()),
-            **{key: value / n for key, value in sums.items()}})
+            **{key: None if value is None else value / n for key, value in sums.items()}})
     bar.close()
     return {'scenes': n, 'views': views, 'sigma': sigma, 'seed': seed,
             'mean_samples': mean_samples, 'rows': rows,
@@ -190,11 +195,11 @@ def markdown_table(result):
         return '—' if value is None else fmt % value
     for r in result['rows']:
         lines.append('| %d | %.5f (%.5f–%.5f) | %.2f | %s | %.5f | %s | %.5f | %.5f | %.1f | '
-                     '%.2f | %.3f |' % (
+                     '%s | %.3f |' % (
                          r['K'], r['model_mse'], r['model_mse_ci'][0], r['model_mse_ci'][1],
                          r['model_psnr'], num(r['ratio_to_mean_image'], '%.3f'),
                          r['sample_mean_mse'], num(r['mean_image_mse']), r['black_mse'],
-                         r['nearest_view_mse'], r['nll'], r['kl'], r['bpp']))
+                         r['nearest_view_mse'], r['nll'], num(r['kl'], '%.2f'), r['bpp']))
     lines += ['', verdict(result)]
     return '\n'.join(lines) + '\n'
 

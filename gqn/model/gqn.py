@@ -113,10 +113,16 @@ class GQN(chainer.Chain):
             sum over steps and latent elements of KL(posterior || prior) in nats;
             ``(B * Q, 3, H, W)`` and ``(B * Q,)``, scene-major, for ``Q`` queries.
         """
-        if x_q.ndim == 5:
-            B, Q = x_q.shape[:2]
-            x_q = F.reshape(x_q, (B * Q,) + x_q.shape[2:])
+        return self._generate(x_c, v_c, v_q, x_q)
+
+    def _generate(self, x_c, v_c, v_q, x_q=None):
+        """The generator's mean image and KL (``None`` without ``x_q``), for ``(B, 7)``
+        or ``(B, Q, 7)`` query viewpoints (``x_q`` shaped to match)."""
+        if v_q.ndim == 3:
+            B, Q = v_q.shape[:2]
             v_q = F.reshape(v_q, (B * Q, v_q.shape[2]))
+            if x_q is not None:
+                x_q = F.reshape(x_q, (B * Q,) + x_q.shape[2:])
             if self.hp.viewpoint_frame == 'world':  # one r per scene for its Q queries
                 r = F.repeat(self.compute_r(x_c, v_c), Q, axis=0)
                 return self.generator(self.scale_viewpoints(v_q), r, x_q)
@@ -133,10 +139,17 @@ class GQN(chainer.Chain):
     def generate(self, x_c, v_c, v_q):
         """Render the query viewpoint with ``z`` drawn from the prior.
 
-        Callers wrap it in ``chainer.no_backprop_mode()`` and
-        ``chainer.using_config('train', False)`` themselves.
+        Args:
+            x_c, v_c: context images ``(B, K, 3, H, W)`` and viewpoints ``(B, K, 7)``.
+            v_q: query viewpoints ``(B, 7)``, or ``(B, Q, 7)`` for ``Q`` queries
+                per scene.
+
+        For predictions, callers wrap it in ``chainer.no_backprop_mode()`` and
+        ``chainer.using_config('train', False)`` themselves; it is differentiable
+        (the ``'prior'`` objective of :class:`~gqn.model.loss.GQNLoss` trains through it).
 
         Returns:
-            ~chainer.Variable: the mean image ``(B, 3, H, W)`` (unbounded).
+            ~chainer.Variable: the mean image ``(B, 3, H, W)`` (unbounded), or
+            ``(B * Q, 3, H, W)``, scene-major.
         """
-        return self.generator(*self._v_q_and_r(x_c, v_c, v_q))[0]
+        return self._generate(x_c, v_c, v_q)[0]

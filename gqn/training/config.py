@@ -4,6 +4,7 @@ import json
 import os
 
 from gqn.errors import GQNError
+from gqn.model.loss import OBJECTIVES
 from gqn.resources import builtin_folder, parse_override, toml_names, tomllib
 
 #: ``communicator`` values: 'auto' picks 'naive' (CPU) or 'pure_nccl' (CUDA).
@@ -30,6 +31,9 @@ class TrainConfig:
     max_context: int = 0          # largest context size K; 0 = views - 1
     allow_overlap: bool = False   # query may be one of the context views
     queries: int = 1              # query views per scene, sharing one representation r
+    # 'elbo' (the paper's) or 'prior': the NLL of prior-sampled predictions, no
+    # inference core (gqn.model.loss.GQNLoss)
+    objective: str = 'elbo'
     lr_start: float = 5e-4
     lr_end: float = 5e-5
     lr_steps: int = 1_600_000
@@ -62,6 +66,9 @@ class TrainConfig:
             raise GQNError('max_context and minutes must be >= 0')
         if self.sigma_start <= 0 or self.sigma_end <= 0:
             raise GQNError('sigma must stay positive')
+        if self.objective not in OBJECTIVES:
+            raise GQNError('objective must be one of %s, got %r'
+                           % (', '.join(OBJECTIVES), self.objective))
         if self.prefetch not in PREFETCH:
             raise GQNError('prefetch must be one of %s, got %r'
                            % (', '.join(PREFETCH), self.prefetch))

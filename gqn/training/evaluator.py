@@ -25,13 +25,13 @@ def prediction_mse(model, batch):
 
 
 class GQNEvaluator(extensions.Evaluator):
-    """ELBO terms and prior-sampled prediction MSE on a fixed test subset.
+    """The training objective's terms and prior-sampled prediction MSE on a fixed test subset.
 
     The same scenes, context/query splits and latent samples are used at every
     evaluation (fixed seeds), so the curve measures the model, not the
     sampling noise; the training RNG stream is left untouched. Reports
-    ``validation/main/{loss,nll,kl,mse,bpp}`` (posterior, at the current
-    sigma) and ``validation/main/prediction_mse`` (prior samples).
+    ``validation/main/{loss,nll,kl,mse,bpp}`` (of the loss link's objective,
+    at the current sigma; no ``kl`` with ``'prior'``) and ``validation/main/prediction_mse`` (prior samples).
 
     Args:
         dataset (gqn.data.shard_dataset.ShardDataset): Test scenes.

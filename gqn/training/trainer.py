@@ -132,7 +132,7 @@ def build_trainer(config, out, comm=None, quiet=False):
     train_set.check_compatible(hp)
     np.random.seed(config.seed)
     model = GQN(hp)
-    loss_fun = GQNLoss(model)
+    loss_fun = GQNLoss(model, config.objective)
     loss_fun.to_device(device)
 
     # optimizer

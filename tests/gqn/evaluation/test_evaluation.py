@@ -65,6 +65,24 @@ def test_eval_writes_json_markdown_and_png(synthetic_dataset, tmp_path, capsys):
     assert 'nearest-context-view' in capsys.readouterr().out
 
 
+def test_a_run_trained_on_prior_samples_trains_and_evaluates_without_kl(
+        synthetic_dataset, tmp_path, capsys):
+    run = str(tmp_path / 'run')
+    train(TrainConfig(dataset=synthetic_dataset, model=TINY_MODEL, batch_size=4, iterations=4,
+                      log_interval=2, eval_interval=2, eval_scenes=8, objective='prior'),
+          run, quiet=True)
+    with open(os.path.join(run, 'log')) as f:
+        log = json.load(f)
+    assert all('main/kl' not in e and np.isfinite(e['main/nll']) for e in log)
+    assert all(e['main/loss'] == e['main/nll'] for e in log)
+    assert any('validation/main/prediction_mse' in e for e in log)
+    assert main(['eval', run, '--scenes', '8', '--batch-size', '4', '--max-context', '2']) == 0
+    with open(os.path.join(run, 'eval', 'eval.json')) as f:
+        rows = json.load(f)['rows']
+    assert all(r['kl'] is None and r['loss'] == r['nll'] > 0 for r in rows)
+    assert '| — |' in open(os.path.join(run, 'eval', 'eval.md')).read()
+
+
 def test_black_baseline_is_the_mean_of_squared_pixels():
     x = np.random.RandomState(0).uniform(size=(6, 3, 4, 4)).astype(np.float32)
     np.testing.assert_allclose(per_scene_mse(x, 0), (x ** 2).reshape(6, -1).mean(axis=1),

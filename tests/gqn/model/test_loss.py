@@ -88,3 +88,40 @@ def test_overfits_a_tiny_batch(tiny_hp, gqn_batch):
     assert last['main/loss'] < first['main/loss'] - 1500
     assert last['main/mse'] < 0.3 * first['main/mse']
     assert all(numpy.isfinite(h['main/loss']) for h in history)
+
+
+def test_prior_objective_is_the_nll_of_the_prior_sample(tiny_hp, gqn_batch):
+    model = GQN(tiny_hp(generation_steps=3))
+    loss_fn = GQNLoss(model, 'prior')
+    x_c, v_c, x_q, v_q = gqn_batch(B=3)
+    sigma = 2.0
+    numpy.random.seed(0)
+    loss, observer = _run(loss_fn, (x_c, v_c, x_q, v_q), sigma)
+    numpy.random.seed(0)
+    mean = model.generate(x_c, v_c, v_q).array.astype(numpy.float64)
+    nll = (0.5 * math.log(2 * math.pi * sigma ** 2) * x_q[0].size
+           + ((x_q - mean) ** 2).sum(axis=(1, 2, 3)) / (2 * sigma ** 2))
+    assert float(loss.array) == pytest.approx(nll.mean(), rel=1e-5)
+    assert observer['main/nll'] == pytest.approx(nll.mean(), rel=1e-5)
+    assert observer['main/mse'] == pytest.approx(((x_q - mean) ** 2).mean(), rel=1e-5)
+    assert 'main/kl' not in observer
+
+
+def test_prior_objective_trains_the_generation_path_only(tiny_hp, gqn_batch):
+    model = GQN(tiny_hp())
+    loss = GQNLoss(model, 'prior')(*gqn_batch(), 2.0)
+    model.cleargrads()
+    loss.backward()
+    generator = model.generator
+    for link in (model.representation, generator.prior, generator.generation_cores,
+                 generator.write, generator.observation):
+        assert all(numpy.abs(p.grad).max() > 0 for p in link.params())
+    for link in (generator.posterior, generator.inference_cores, generator.downsample_x,
+                 generator.downsample_u):
+        assert all(p.grad is None for p in link.params())
+
+
+def test_unknown_objective_is_refused(tiny_hp):
+    from gqn.errors import GQNError
+    with pytest.raises(GQNError, match="'elbo', 'prior'|elbo, prior"):
+        GQNLoss(GQN(tiny_hp()), 'map')

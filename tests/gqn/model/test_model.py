@@ -55,6 +55,29 @@ def test_several_queries_share_one_representation(tiny_hp, gqn_batch):
     b = loss(numpy.repeat(x_c, 2, 0), numpy.repeat(v_c, 2, 0),
              x_qs.reshape((4,) + x_q.shape[1:]), v_qs.reshape(4, 7), 2.0)
     numpy.testing.assert_allclose(a.array, b.array, rtol=1e-5)  # per-query means
+    _assert_prior_path_takes_several_queries(model, x_c, v_c, x_qs, v_qs)
+
+
+def _assert_prior_path_takes_several_queries(model, x_c, v_c, x_qs, v_qs):
+    """``generate`` and the ``'prior'`` loss with ``(B, Q, 7)`` queries give what
+    each query gives alone, the context repeated."""
+    from gqn.model.loss import GQNLoss
+    B, Q = v_qs.shape[:2]
+    flat = (numpy.repeat(x_c, Q, 0), numpy.repeat(v_c, Q, 0),
+            x_qs.reshape((B * Q,) + x_qs.shape[2:]), v_qs.reshape(B * Q, 7))
+    with chainer.no_backprop_mode():
+        numpy.random.seed(5)
+        mean = model.generate(x_c, v_c, v_qs)
+        numpy.random.seed(5)
+        mean_1 = model.generate(flat[0], flat[1], flat[3])
+        loss = GQNLoss(model, 'prior')
+        numpy.random.seed(5)
+        a = loss(x_c, v_c, x_qs, v_qs, 2.0)
+        numpy.random.seed(5)
+        b = loss(*flat, 2.0)
+    assert mean.shape == (B * Q, 3) + x_qs.shape[3:]
+    numpy.testing.assert_allclose(mean.array, mean_1.array, rtol=1e-5, atol=1e-6)
+    numpy.testing.assert_allclose(a.array, b.array, rtol=1e-5)
 
 
 def test_paper_config_shapes():
@@ -164,6 +187,7 @@ def test_query_frame_with_several_queries_equals_one_query_at_a_time(tiny_hp, gq
                                          x_qs.reshape((4,) + x_q.shape[1:]), v_qs.reshape(4, 7))
     numpy.testing.assert_allclose(mean.array, mean_1.array, rtol=1e-5, atol=1e-6)
     numpy.testing.assert_allclose(kl.array, kl_1.array, rtol=1e-4, atol=1e-6)
+    _assert_prior_path_takes_several_queries(model, x_c, v_c, x_qs, v_qs)
 
 
 def test_context_changes_the_output(tiny_hp, gqn_batch):
