@@ -99,19 +99,18 @@ def train(args, root):
 def score(root, seed=0):
     from gqn.data.shard_dataset import ShardDataset
     from gqn.evaluation.evaluate import evaluate, mean_image
+    from gqn.training.config import TrainConfig
     from gqn.training.snapshot import latest_snapshot, load_trained
     run = os.path.join(root, 'run')
     model, _ = load_trained(run)
     snapshot = latest_snapshot(run)
     iterations = int(os.path.basename(snapshot).split('_')[-1].split('.')[0]) if snapshot else None
-    with open(os.path.join(run, 'config.json')) as f:
-        config = json.load(f)
-    sigma, objective = config['sigma_end'], config.get('objective', 'elbo')
+    config = TrainConfig.from_json(os.path.join(run, 'config.json'))
     dataset = ShardDataset(os.path.join(root, 'heldout'), 'test')
     start = time.perf_counter()
-    result = evaluate(model, dataset, scenes=len(dataset), sigma=sigma, seed=seed,
+    result = evaluate(model, dataset, scenes=len(dataset), sigma=config.sigma_end, seed=seed,
                       baseline_image=mean_image(os.path.join(root, 'data')), progress=False,
-                      objective=objective)
+                      objective=config.objective)
     return iterations, time.perf_counter() - start, result
 
 

@@ -7,6 +7,16 @@ from gqn.errors import GQNError
 REPRESENTATIONS = ('tower', 'pool', 'pyramid')
 #: ``viewpoint_frame`` values (:func:`gqn.model.gqn.to_query_frame`).
 VIEWPOINT_FRAMES = ('world', 'query')
+#: ``objective`` values of :class:`gqn.model.loss.GQNLoss` (a training choice, kept
+#: here, beside the model's, so that the training config checks it without Chainer).
+OBJECTIVES = ('elbo', 'prior')
+
+
+def check_objective(objective):
+    """Raise :class:`~gqn.errors.GQNError` unless ``objective`` is in :data:`OBJECTIVES`."""
+    if objective not in OBJECTIVES:
+        raise GQNError('objective must be one of %s, got %r'
+                       % (', '.join(OBJECTIVES), objective))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -5,10 +5,7 @@ import chainer
 import chainer.functions as F
 
 from gqn import ops
-from gqn.errors import GQNError
-
-#: ``objective`` values of :class:`GQNLoss`.
-OBJECTIVES = ('elbo', 'prior')
+from gqn.model.hyperparams import check_objective
 
 
 class GQNLoss(chainer.Chain):
@@ -38,9 +35,7 @@ class GQNLoss(chainer.Chain):
 
     def __init__(self, model, objective='elbo'):
         super().__init__()
-        if objective not in OBJECTIVES:
-            raise GQNError('objective must be one of %s, got %r'
-                           % (', '.join(OBJECTIVES), objective))
+        check_objective(objective)
         self.objective = objective
         with self.init_scope():
             self.model = model

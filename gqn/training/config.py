@@ -4,7 +4,7 @@ import json
 import os
 
 from gqn.errors import GQNError
-from gqn.model.loss import OBJECTIVES
+from gqn.model.hyperparams import check_objective
 from gqn.resources import builtin_folder, parse_override, toml_names, tomllib
 
 #: ``communicator`` values: 'auto' picks 'naive' (CPU) or 'pure_nccl' (CUDA).
@@ -66,9 +66,7 @@ class TrainConfig:
             raise GQNError('max_context and minutes must be >= 0')
         if self.sigma_start <= 0 or self.sigma_end <= 0:
             raise GQNError('sigma must stay positive')
-        if self.objective not in OBJECTIVES:
-            raise GQNError('objective must be one of %s, got %r'
-                           % (', '.join(OBJECTIVES), self.objective))
+        check_objective(self.objective)
         if self.prefetch not in PREFETCH:
             raise GQNError('prefetch must be one of %s, got %r'
                            % (', '.join(PREFETCH), self.prefetch))

@@ -31,7 +31,8 @@ class GQNEvaluator(extensions.Evaluator):
     evaluation (fixed seeds), so the curve measures the model, not the
     sampling noise; the training RNG stream is left untouched. Reports
     ``validation/main/{loss,nll,kl,mse,bpp}`` (of the loss link's objective,
-    at the current sigma; no ``kl`` with ``'prior'``) and ``validation/main/prediction_mse`` (prior samples).
+    at the current sigma; no ``kl`` with ``'prior'``) and
+    ``validation/main/prediction_mse`` (prior samples).
 
     Args:
         dataset (gqn.data.shard_dataset.ShardDataset): Test scenes.
