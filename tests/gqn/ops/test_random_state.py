@@ -45,6 +45,53 @@ def test_fixed_seed_restores_the_training_key_and_position():
     assert latent_noise.key is None
 
 
+def test_row_keyed_noise_is_each_rows_own_stream():
+    """Row i of every draw comes from the generator of keys[i] alone: the same rows in
+    another batch (another size, another order) get the same noise."""
+    keys = [(5, scene, 2) for scene in range(6)]
+    noise = LatentNoise()
+    with noise.keyed_rows(keys):
+        whole = [noise.standard_normal(np, (6, 2, 3, 3), np.float32) for _ in range(3)]
+    assert whole[0].shape == (6, 2, 3, 3) and whole[0].dtype == np.float32
+    for rows in ([4], [1, 2, 3], [5, 0, 3]):
+        with noise.keyed_rows([keys[i] for i in rows]):
+            for draw in whole:
+                np.testing.assert_array_equal(
+                    noise.standard_normal(np, (len(rows), 2, 3, 3), np.float32), draw[rows])
+    # a row's stream is the stream of its key used alone
+    noise.set_key(5, 3, 2)
+    np.testing.assert_array_equal(noise.standard_normal(np, (2, 3, 3), np.float32), whole[0][3])
+    assert np.abs(whole[0][0] - whole[0][1]).max() > 1  # the rows differ
+    with noise.keyed_rows(keys), pytest.raises(ValueError, match='6 row keys'):
+        noise.standard_normal(np, (4, 2), np.float32)
+    assert noise.key == (5, 3, 2)  # the key before the block, its position kept
+
+
+def test_row_keys_leave_the_training_stream_alone():
+    latent_noise.set_key(3, 0, 10)
+    first = latent_noise.standard_normal(np, (5,), np.float32)
+    with latent_noise.keyed_rows([(1, 2, 3), (4, 5, 6)]):
+        assert latent_noise.key is None
+        latent_noise.standard_normal(np, (2, 5), np.float32)
+    after = latent_noise.standard_normal(np, (5,), np.float32)
+    latent_noise.set_key(3, 0, 10)
+    np.testing.assert_array_equal(np.concatenate([first, after]),
+                                  latent_noise.standard_normal(np, (10,), np.float32))
+    latent_noise.set_key()
+
+
+@pytest.mark.gpu
+def test_row_keyed_noise_on_cupy(cupy):
+    noise = LatentNoise()
+    keys = [(0, scene, 1) for scene in range(4)]
+    with noise.keyed_rows(keys):
+        a = noise.standard_normal(cupy, (4, 1000), np.float32)
+    with noise.keyed_rows(keys[2:0:-1]):
+        cupy.testing.assert_array_equal(noise.standard_normal(cupy, (2, 1000), np.float32),
+                                        a[2:0:-1])
+    assert a.dtype == np.float32 and abs(float(a.std()) - 1) < 0.1
+
+
 @pytest.mark.gpu
 def test_keyed_noise_on_cupy(cupy):
     noise = LatentNoise()
