@@ -1,10 +1,15 @@
 """``gqn eval``: ELBO terms and prediction error against baselines on a test split.
 
-For each context size ``K = 1..K_max`` every evaluated scene gets the same
+For each context size ``K = 0..K_max`` every evaluated scene gets the same
 held-out query view and its context is the first ``K`` of one fixed random
-order of the other views, so the rows of the table differ only in ``K``.
-Predictions of the query view are scored by per-pixel MSE (images in
-[0, 1]):
+order of the other views (row ``i`` of one stream drawn from ``seed``: it
+depends neither on the batch nor on the number of scenes), so the rows of the
+table differ only in ``K``. ``K = 0`` is the model with no observation
+(``r = 0``): what it has learned of all scenes. The latent noise of scene
+``i`` at ``K`` is keyed by ``(seed, i, K)`` alone
+(:meth:`~gqn.ops.random_state.LatentNoise.keyed_rows`), so every figure is
+the same whatever the batch size (to float32 rounding). Predictions of the query view are scored
+by per-pixel MSE (images in [0, 1]):
 
 - **model**: the GQN's mean image with the latents drawn once from the prior
   (one sample, clipped to [0, 1]); with a 95 % bootstrap interval over the
@@ -17,7 +22,7 @@ Predictions of the query view are scored by per-pixel MSE (images in
 - **nearest view**: the context image whose viewpoint vector is closest (in
   Euclidean distance over all 7 components) to the query's. A low bar: with
   one context view it scores worse than the black image on Shepard-Matzler
-  scenes.
+  scenes. None at ``K = 0``.
 
 The ELBO terms (NLL, KL, bits per pixel; nats per image) use the posterior
 at the run's final pixel sigma.
@@ -90,19 +95,25 @@ def psnr(mse):
 def evaluate(model, dataset, max_context=None, scenes=DEFAULT_SCENES, batch_size=32,
              sigma=0.7, seed=0, device=None, baseline_image=None, progress=True,
              mean_samples=DEFAULT_MEAN_SAMPLES, objective='elbo'):
-    """Score ``model`` on ``dataset`` for ``K = 1..max_context``.
+    """Score ``model`` on ``dataset`` for ``K = 0..max_context``.
+
+    The result does not depend on ``batch_size`` beyond float32 rounding (a
+    batched forward pass, the batch means of the ELBO terms; about 1e-7
+    relative): each scene's context, query and latent noise depend on
+    ``seed``, the scene and ``K`` only.
 
     Returns:
         dict: ``rows``, one dict per K with ``K``, ``model_mse`` (one prior
         sample), ``model_mse_ci`` (95 % bootstrap interval over scenes),
         ``model_psnr``, ``sample_mean_mse`` (the average of ``mean_samples``
-        prior samples), ``nearest_view_mse``, ``mean_image_mse`` and
-        ``ratio_to_mean_image`` (``None`` without ``baseline_image``),
-        ``black_mse``, ``nll``, ``kl``, ``loss``, ``bpp``; the settings; and
-        the lists ``beats_nearest_view`` and ``beats_mean_image`` of the K
-        where the model's MSE is lower. ``nll``, ``loss`` and ``bpp`` are of
-        the training ``objective`` (:class:`~gqn.model.loss.GQNLoss`); with
-        ``'prior'`` (a run trained without its inference core) ``kl`` is ``None``.
+        prior samples), ``nearest_view_mse`` (``None`` at ``K = 0``),
+        ``mean_image_mse`` and ``ratio_to_mean_image`` (``None`` without
+        ``baseline_image``), ``black_mse``, ``nll``, ``kl``, ``loss``, ``bpp``;
+        the settings; and the lists ``beats_nearest_view`` and
+        ``beats_mean_image`` of the K where the model's MSE is lower. ``nll``,
+        ``loss`` and ``bpp`` are of the training ``objective``
+        (:class:`~gqn.model.loss.GQNLoss`); with ``'prior'`` (a run trained
+        without its inference core) ``kl`` is ``None``.
     """
     import chainer
     import numpy as np
@@ -110,7 +121,7 @@ def evaluate(model, dataset, max_context=None, scenes=DEFAULT_SCENES, batch_size
 
     from gqn.errors import GQNError
     from gqn.model.loss import GQNLoss
-    from gqn.ops.random_state import fixed_seed
+    from gqn.ops.random_state import latent_noise
 
     device = device or chainer.get_device('@numpy')
     views = dataset.views
@@ -124,8 +135,8 @@ def evaluate(model, dataset, max_context=None, scenes=DEFAULT_SCENES, batch_size
     loss_fun = GQNLoss(model, objective)
     cpu = chainer.backend.CpuDevice()
     rows = []
-    bar = tqdm(total=max_context * n, desc='eval', unit='scene', disable=not progress)
-    for k in range(1, max_context + 1):
+    bar = tqdm(total=(max_context + 1) * n, desc='eval', unit='scene', disable=not progress)
+    for k in range(max_context + 1):
         errors = {key: [] for key in ('model', 'sample_mean', 'nearest_view', 'mean_image',
                                       'black')}
         sums = dict.fromkeys(('nll', 'kl', 'loss', 'bpp'), 0.0)
@@ -143,15 +154,18 @@ def evaluate(model, dataset, max_context=None, scenes=DEFAULT_SCENES, batch_size
             reporter = chainer.Reporter()
             reporter.add_observer('main', loss_fun)
             samples = []
-            with fixed_seed(seed + k), chainer.no_backprop_mode(), \
-                    chainer.using_config('train', False), reporter.scope(observation):
+            with latent_noise.keyed_rows([(seed, i, k) for i in idx]), \
+                    chainer.no_backprop_mode(), chainer.using_config('train', False), \
+                    reporter.scope(observation):
                 loss_fun(sigma=sigma, **batch)
                 for _ in range(mean_samples):
                     pred = model.generate(batch['x_c'], batch['v_c'], batch['v_q']).array
                     samples.append(np.clip(cpu.send(pred), 0, 1))
             errors['model'].append(per_scene_mse(samples[0], x_q))
             errors['sample_mean'].append(per_scene_mse(np.mean(samples, axis=0), x_q))
-            errors['nearest_view'].append(per_scene_mse(nearest_context_view(x_c, v_c, v_q), x_q))
+            if k:
+                errors['nearest_view'].append(
+                    per_scene_mse(nearest_context_view(x_c, v_c, v_q), x_q))
             errors['black'].append(per_scene_mse(x_q, 0))
             if baseline_image is not None:
                 errors['mean_image'].append(per_scene_mse(baseline_image, x_q))
@@ -162,23 +176,24 @@ def evaluate(model, dataset, max_context=None, scenes=DEFAULT_SCENES, batch_size
                     sums[key] = None
             bar.update(len(idx))
         errors = {key: np.concatenate(e) if e else None for key, e in errors.items()}
-        model_mse = float(errors['model'].mean())
-        mean_mse = None if errors['mean_image'] is None else float(errors['mean_image'].mean())
+        means = {key: None if e is None else float(e.mean()) for key, e in errors.items()}
+        model_mse = means['model']
         rows.append({
             'K': k, 'model_mse': model_mse,
             'model_mse_ci': list(bootstrap_interval(errors['model'], seed=seed)),
             'model_psnr': psnr(model_mse),
-            'sample_mean_mse': float(errors['sample_mean'].mean()),
-            'nearest_view_mse': float(errors['nearest_view'].mean()),
-            'mean_image_mse': mean_mse,
-            'ratio_to_mean_image': None if mean_mse is None else model_mse / mean_mse,
-            'black_mse': float(errors['black'].mean()),
+            'sample_mean_mse': means['sample_mean'],
+            'nearest_view_mse': means['nearest_view'],
+            'mean_image_mse': means['mean_image'],
+            'ratio_to_mean_image': (None if means['mean_image'] is None
+                                    else model_mse / means['mean_image']),
+            'black_mse': means['black'],
             **{key: None if value is None else value / n for key, value in sums.items()}})
     bar.close()
     return {'scenes': n, 'views': views, 'sigma': sigma, 'seed': seed,
             'mean_samples': mean_samples, 'rows': rows,
-            'beats_nearest_view': [r['K'] for r in rows
-                                   if r['model_mse'] < r['nearest_view_mse']],
+            'beats_nearest_view': [r['K'] for r in rows if r['nearest_view_mse'] is not None
+                                   and r['model_mse'] < r['nearest_view_mse']],
             'beats_mean_image': [r['K'] for r in rows if r['mean_image_mse'] is not None
                                  and r['model_mse'] < r['mean_image_mse']]}
 
@@ -194,12 +209,12 @@ def markdown_table(result):
     def num(value, fmt='%.5f'):
         return '—' if value is None else fmt % value
     for r in result['rows']:
-        lines.append('| %d | %.5f (%.5f–%.5f) | %.2f | %s | %.5f | %s | %.5f | %.5f | %.1f | '
+        lines.append('| %d | %.5f (%.5f–%.5f) | %.2f | %s | %.5f | %s | %.5f | %s | %.1f | '
                      '%s | %.3f |' % (
                          r['K'], r['model_mse'], r['model_mse_ci'][0], r['model_mse_ci'][1],
                          r['model_psnr'], num(r['ratio_to_mean_image'], '%.3f'),
                          r['sample_mean_mse'], num(r['mean_image_mse']), r['black_mse'],
-                         r['nearest_view_mse'], r['nll'], num(r['kl'], '%.2f'), r['bpp']))
+                         num(r['nearest_view_mse']), r['nll'], num(r['kl'], '%.2f'), r['bpp']))
     lines += ['', verdict(result)]
     return '\n'.join(lines) + '\n'
 
@@ -209,9 +224,14 @@ def _k_list(ks):
 
 
 def verdict(result):
-    """Sentences on the model against the mean image (with the interval), the trend in K
-    and the nearest-view baseline."""
-    rows = result['rows']
+    """Sentences on the model against the mean image (with the interval), the trend in K,
+    the model with no context (``K = 0``) and the nearest-view baseline.
+
+    The sentences on the mean image, the trend and the nearest view speak of the rows
+    with context (``K >= 1``); the ``K = 0`` row, when there is one, gets its own.
+    """
+    rows = [r for r in result['rows'] if r['K'] > 0]
+    zero = next((r for r in result['rows'] if r['K'] == 0), None)
     all_k = [r['K'] for r in rows]
     text = []
     if all(r['mean_image_mse'] is not None for r in rows):
@@ -244,7 +264,15 @@ def verdict(result):
         else:
             text.append('The MSE does NOT fall with more context (%.5f at K = %d, %.5f at '
                         'K = %d).' % (first, all_k[0], last, all_k[-1]))
-    near = result['beats_nearest_view']
+    if zero is not None:
+        ratio = ('' if zero['ratio_to_mean_image'] is None
+                 else ' (%.3f × the mean image\'s)' % zero['ratio_to_mean_image'])
+        helped = [r['K'] for r in rows if r['model_mse_ci'][1] < zero['model_mse']]
+        text.append('With no context view (K = 0) the MSE is %.5f%s; ' % (zero['model_mse'], ratio)
+                    + ('the context does NOT clearly help (at no K is the 95 % interval below '
+                       'it).' if not helped else 'the 95 %% interval is below it at K = %s.'
+                       % _k_list(helped)))
+    near = [k for k in result['beats_nearest_view'] if k > 0]
     if near == all_k:
         text.append('It beats the nearest-context-view baseline at every K.')
     elif not near:

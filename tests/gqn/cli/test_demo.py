@@ -19,7 +19,7 @@ def test_quick_demo_runs_end_to_end(tmp_path, capsys):
         assert os.path.join(out, path) in printed or path.startswith('run/') or path == 'data/manifest.json'
     with open(os.path.join(out, 'run', 'eval', 'eval.json')) as f:
         result = json.load(f)
-    assert result['scenes'] == 16 and len(result['rows']) == 14
+    assert result['scenes'] == 16 and len(result['rows']) == 15  # K = 0..14
     with open(os.path.join(out, 'run', 'log')) as f:
         log = json.load(f)
     assert [e['iteration'] for e in log] == [10, 20, 30]

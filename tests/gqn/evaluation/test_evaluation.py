@@ -5,7 +5,8 @@ import numpy as np
 
 from gqn.cli import main
 from gqn.data import shards
-from gqn.evaluation.evaluate import bootstrap_interval, nearest_context_view, per_scene_mse, psnr
+from gqn.data.shard_dataset import ShardDataset
+from gqn.evaluation.evaluate import bootstrap_interval, evaluate, nearest_context_view, per_scene_mse, psnr
 from gqn.testing.datasets import TINY_MODEL
 from gqn.training.config import TrainConfig
 from gqn.training.trainer import train
@@ -34,13 +35,15 @@ def test_eval_writes_json_markdown_and_png(synthetic_dataset, tmp_path, capsys):
     with open(os.path.join(run, 'eval', 'eval.json')) as f:
         result = json.load(f)
     assert result['scenes'] == 10 and result['views'] == 5 and result['sigma'] == 0.7
-    assert [r['K'] for r in result['rows']] == [1, 2, 3, 4]
+    assert [r['K'] for r in result['rows']] == [0, 1, 2, 3, 4]
     for r in result['rows']:
         assert set(r) == {'K', 'model_mse', 'model_mse_ci', 'model_psnr', 'sample_mean_mse',
                           'nearest_view_mse', 'mean_image_mse', 'ratio_to_mean_image',
                           'black_mse', 'nll', 'kl', 'loss', 'bpp'}
         low, high = r.pop('model_mse_ci')
         assert low <= r['model_mse'] <= high
+        if r['K'] == 0:  # no context view, no nearest one
+            assert r.pop('nearest_view_mse') is None
         assert all(np.isfinite(v) and v >= 0 for v in r.values())
         np.testing.assert_allclose(r['model_psnr'], -10 * np.log10(r['model_mse']))
         np.testing.assert_allclose(r['ratio_to_mean_image'],
@@ -48,21 +51,58 @@ def test_eval_writes_json_markdown_and_png(synthetic_dataset, tmp_path, capsys):
         np.testing.assert_allclose(r['loss'], r['nll'] + r['kl'], rtol=1e-5)
         np.testing.assert_allclose(r['bpp'], r['loss'] / (np.log(2) * 16 * 16), rtol=1e-5)
     # more context views can only bring the nearest one closer
-    nearest = [r['nearest_view_mse'] for r in result['rows']]
+    nearest = [r['nearest_view_mse'] for r in result['rows'][1:]]
     assert nearest[-1] < nearest[0]
     # the mean-image and black baselines do not depend on K
     assert len({round(r['mean_image_mse'], 9) for r in result['rows']}) == 1
     assert len({round(r['black_mse'], 9) for r in result['rows']}) == 1
     assert result['mean_image_from'] == synthetic_dataset and result['mean_samples'] == 4
-    assert result['beats_nearest_view'] == [r['K'] for r in result['rows']
+    assert result['beats_nearest_view'] == [r['K'] for r in result['rows'][1:]
                                             if r['model_mse'] < r['nearest_view_mse']]
     assert result['beats_mean_image'] == [r['K'] for r in result['rows']
                                           if r['model_mse'] < r['mean_image_mse']]
     md = open(os.path.join(run, 'eval', 'eval.md')).read()
-    assert md.count('\n| ') == 5 and 'nearest-context-view baseline' in md
+    assert md.count('\n| ') == 6 and 'nearest-context-view baseline' in md
     assert 'the mean image' in md and '95 %' in md and '(10 held-out scenes.)' in md
+    assert '\n| 0 | ' in md and 'With no context view (K = 0) the MSE is' in md
     assert os.path.getsize(os.path.join(run, 'eval', 'predictions.png')) > 0
     assert 'nearest-context-view' in capsys.readouterr().out
+
+
+def test_scores_do_not_depend_on_the_batch_size(synthetic_dataset):
+    """Each scene's context, query and latent noise depend on (seed, scene, K) alone: batch
+    sizes 1, 3 and 8 give the same figures (up to float32 rounding of the forward pass), and
+    a scene gets the same prediction whatever its place in the batch."""
+    import chainer
+
+    from gqn.model.gqn import GQN
+    from gqn.model.hyperparams import HyperParameters
+    from gqn.ops.random_state import latent_noise
+    dataset = ShardDataset(synthetic_dataset, 'test')
+    np.random.seed(0)
+    model = GQN(HyperParameters(image_size=16, **TINY_MODEL))
+    baseline = np.full((3, 16, 16), 0.5, np.float32)
+    results = [evaluate(model, dataset, scenes=10, batch_size=b, baseline_image=baseline,
+                        progress=False, mean_samples=2) for b in (1, 3, 8)]
+    for result in results[1:]:
+        assert [r['K'] for r in result['rows']] == [0, 1, 2, 3, 4]
+        for expected, row in zip(results[0]['rows'], result['rows']):
+            for key, value in expected.items():
+                if value is not None:
+                    np.testing.assert_allclose(row[key], value, rtol=1e-5, err_msg=key)
+        assert result['beats_mean_image'] == results[0]['beats_mean_image']
+    # the same scene at the same K: the same prediction in any batch, at any place
+    x = np.stack([dataset[i][0] for i in range(8)])
+    v = np.stack([dataset[i][1] for i in range(8)])
+
+    def predict(scenes, k=2):
+        with latent_noise.keyed_rows([(0, i, k) for i in scenes]), \
+                chainer.no_backprop_mode(), chainer.using_config('train', False):
+            return model.generate(x[scenes, 1:k + 1], v[scenes, 1:k + 1], v[scenes, 0]).array
+    whole = predict(list(range(8)))
+    np.testing.assert_allclose(predict([6, 2, 5]), whole[[6, 2, 5]], atol=1e-5)
+    np.testing.assert_allclose(predict([3]), whole[[3]], atol=1e-5)
+    assert np.abs(predict([3], k=1) - whole[[3]]).max() > 1e-3  # K is part of the key
 
 
 def test_a_run_trained_on_prior_samples_trains_and_evaluates_without_kl(
@@ -117,4 +157,4 @@ def test_mean_image_baseline_comes_from_the_runs_training_data(synthetic_dataset
         result = json.load(f)
     assert result['mean_image_from'] == synthetic_dataset
     assert all(r['mean_image_mse'] is not None for r in result['rows'])
-    assert [r['K'] for r in result['rows']] == [1, 2] and result['mean_samples'] == 2
+    assert [r['K'] for r in result['rows']] == [0, 1, 2] and result['mean_samples'] == 2
