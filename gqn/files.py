@@ -98,9 +98,46 @@ def atomic_write_json(path, obj):
     atomic_write(path, write, mode='w')
 
 
-def remove_partial_files(root):
-    """Delete leftovers of an interrupted writer (``*.tmp<pid>`` files)."""
+def _process_ended(pid):
+    """Whether no process ``pid`` runs on this machine."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # another user's process
+        pass
+    return False
+
+
+def remove_partial_files(root, names=None):
+    """Delete leftovers of an interrupted writer (``*.tmp<pid>`` files).
+
+    Args:
+        root (str): the folder.
+        names (iterable of str or None): ``None``: every temporary file under ``root``
+            and its subfolders (for a folder one writer holds, e.g. under a lock).
+            Else only the temporary files of these file names directly in ``root``, and
+            only those whose process has ended on this machine: a writer that shares the
+            folder (two evaluations into one folder) keeps its file.
+
+    Returns:
+        list: the names of the files removed.
+    """
     removed = []
+    if names is not None:
+        names = [name for name in names if name]
+        if not names or not os.path.isdir(root):
+            return removed
+        pattern = re.compile(r'(%s)\.tmp(\d+)' % '|'.join(map(re.escape, names)))
+        for f in sorted(os.listdir(root)):
+            match = pattern.fullmatch(f)
+            if match and _process_ended(int(match.group(2))):
+                try:
+                    os.remove(os.path.join(root, f))
+                except FileNotFoundError:  # another rerun removed it first
+                    continue
+                removed.append(f)
+        return removed
     for dirpath, _, files in os.walk(root):
         for f in files:
             if re.search(r'\.tmp\d+$', f):

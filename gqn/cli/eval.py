@@ -3,6 +3,9 @@ import os
 
 from gqn.evaluation import evaluate
 
+#: What ``gqn eval`` writes into its folder; ``eval.json``, the record of the other two, goes last.
+OUTPUTS = ('eval.json', 'eval.md', 'predictions.png')
+
 
 def configure_eval(p):
     p.add_argument('run', help='run directory, its model/ folder, or a snapshot .npz')
@@ -11,7 +14,8 @@ def configure_eval(p):
     p.add_argument('--scenes', type=int, default=evaluate.DEFAULT_SCENES,
                    help='scenes to evaluate (default: %(default)s)')
     p.add_argument('--max-context', type=int,
-                   help='largest context size K (default: views - 1)')
+                   help='largest context size K (default: views - 1); K = 0, no context, '
+                        'is always scored')
     p.add_argument('--batch-size', type=int, default=32)
     p.add_argument('--mean-samples', type=int, default=evaluate.DEFAULT_MEAN_SAMPLES,
                    help='prior samples averaged for the "mean of N samples" column '
@@ -22,14 +26,29 @@ def configure_eval(p):
     p.add_argument('--out', help='output folder (default: <run>/eval)')
 
 
+def _sha256(path):
+    import hashlib
+    with open(path, 'rb') as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
 def run_eval(args):
+    """Score the run and write ``eval.json``, ``eval.md`` and ``predictions.png``.
+
+    ``eval.json`` is removed before the first write and written last, with the SHA-256
+    of the other two under ``files``: a kill between the writes leaves no ``eval.json``
+    beside figures of another evaluation, and a reader can check the figures it names.
+    """
     from gqn import files
+    from gqn.errors import GQNError
     from gqn.evaluation.run import load_run
 
     run = load_run(args.run, args.dataset)
     out = args.out or os.path.join(run.run_dir or os.path.dirname(os.path.abspath(args.run)),
                                    'eval')
     files.writable_folder(out)  # before the work, not after it
+    paths = {name: os.path.join(out, name) for name in OUTPUTS}
+    files.remove_partial_files(out, names=OUTPUTS)  # left by killed evaluations
     sigma = args.sigma or (run.config.sigma_end if run.config else 0.7)
     device, dataset = run.open(args.device, args.split)
     baseline_root = evaluate.baseline_dataset(run.config, run.root)
@@ -40,13 +59,18 @@ def run_eval(args):
                                objective=run.config.objective if run.config else 'elbo')
     result.update(run=args.run, dataset=run.root, split=args.split,
                   mean_image_from=baseline_root)
-    files.atomic_write_json(os.path.join(out, 'eval.json'), result)
+    try:
+        os.remove(paths['eval.json'])
+    except FileNotFoundError:
+        pass
+    except OSError as e:
+        raise GQNError('cannot replace %s: %s' % (paths['eval.json'], e.strerror or e)) from None
+    evaluate.prediction_figure(run.model, dataset, paths['predictions.png'], seed=args.seed,
+                               device=device)
     table = evaluate.markdown_table(result)
     header = '# Evaluation of %s on %s (%s split)\n\n' % (args.run, run.root, args.split)
-    files.atomic_write(os.path.join(out, 'eval.md'), lambda f: f.write(header + table),
-                       mode='w')
-    evaluate.prediction_figure(run.model, dataset, os.path.join(out, 'predictions.png'),
-                               seed=args.seed, device=device)
+    files.atomic_write(paths['eval.md'], lambda f: f.write(header + table), mode='w')
+    result['files'] = {name: _sha256(paths[name]) for name in OUTPUTS[1:]}
+    files.atomic_write_json(paths['eval.json'], result)
     print(table)
-    print('wrote %s, %s and %s' % tuple(os.path.join(out, f) for f in
-                                        ('eval.json', 'eval.md', 'predictions.png')))
+    print('wrote %s, %s and %s' % tuple(paths.values()))

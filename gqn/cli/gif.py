@@ -33,7 +33,9 @@ def run_gif(args):
         if getattr(args, name) <= 0:
             raise GQNError('--%s must be positive' % name.replace('_', '-'))
     out = args.out or os.path.join(run.run_dir or '.', 'rotation.gif')
-    files.writable_folder(os.path.dirname(os.path.abspath(out)))
+    folder = os.path.dirname(os.path.abspath(out))
+    files.writable_folder(folder)
+    files.remove_partial_files(folder, names=[os.path.basename(out)])  # of killed runs
     device, dataset = run.open(args.device, args.split)
     if not 0 <= args.context <= dataset.views or args.samples < 0:
         raise GQNError('--context must be in 0..%d' % dataset.views)

@@ -67,6 +67,18 @@ def test_eval_writes_json_markdown_and_png(synthetic_dataset, tmp_path, capsys):
     assert '\n| 0 | ' in md and 'With no context view (K = 0) the MSE is' in md
     assert os.path.getsize(os.path.join(run, 'eval', 'predictions.png')) > 0
     assert 'nearest-context-view' in capsys.readouterr().out
+    assert_eval_files_match(os.path.join(run, 'eval'))
+
+
+def assert_eval_files_match(out):
+    """eval.json names the bytes of the eval.md and predictions.png beside it."""
+    import hashlib
+    with open(os.path.join(out, 'eval.json')) as f:
+        named = json.load(f)['files']
+    assert set(named) == {'eval.md', 'predictions.png'}
+    for name, digest in named.items():
+        with open(os.path.join(out, name), 'rb') as f:
+            assert hashlib.sha256(f.read()).hexdigest() == digest, name
 
 
 def test_scores_do_not_depend_on_the_batch_size(synthetic_dataset):
@@ -103,6 +115,85 @@ def test_scores_do_not_depend_on_the_batch_size(synthetic_dataset):
     np.testing.assert_allclose(predict([6, 2, 5]), whole[[6, 2, 5]], atol=1e-5)
     np.testing.assert_allclose(predict([3]), whole[[3]], atol=1e-5)
     assert np.abs(predict([3], k=1) - whole[[3]]).max() > 1e-3  # K is part of the key
+
+
+def test_eval_json_goes_last_and_an_interrupted_rerun_leaves_none(synthetic_dataset, tmp_path,
+                                                                  capsys):
+    """An evaluation stopped between its writes (here: predictions.png cannot be replaced)
+    leaves no eval.json beside figures of another evaluation; the next one writes all three."""
+    run = str(tmp_path / 'run')
+    train(TrainConfig(dataset=synthetic_dataset, model=TINY_MODEL, batch_size=4, iterations=2,
+                      sigma_steps=2), run, quiet=True)
+    argv = ['eval', run, '--scenes', '4', '--max-context', '1', '--mean-samples', '1']
+    assert main(argv) == 0
+    out = os.path.join(run, 'eval')
+    assert_eval_files_match(out)
+    png = os.path.join(out, 'predictions.png')
+    os.remove(png)
+    os.mkdir(png)  # the figure's write fails after the work is done
+    capsys.readouterr()
+    assert main(argv + ['--seed', '1']) == 2
+    err = capsys.readouterr().err.splitlines()[-1]  # after the progress bar
+    assert err.startswith('gqn eval: error: cannot write %s' % png)
+    assert not os.path.exists(os.path.join(out, 'eval.json'))
+    os.rmdir(png)
+    assert main(argv + ['--seed', '1']) == 0
+    assert_eval_files_match(out)
+    assert sorted(os.listdir(out)) == ['eval.json', 'eval.md', 'predictions.png']
+
+
+def dead_pid():
+    """The id of a process that has ended (and been reaped)."""
+    import subprocess
+    p = subprocess.Popen(['true'])
+    p.wait()
+    return p.pid
+
+
+def test_a_rerun_removes_the_temporary_files_of_killed_evaluations_only(
+        synthetic_dataset, tmp_path):
+    """A real writer killed mid-write leaves eval.json.tmp<pid>; the next eval removes it, and
+    keeps the temporary file of a live process and files that are not its own."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    run = str(tmp_path / 'run')
+    train(TrainConfig(dataset=synthetic_dataset, model=TINY_MODEL, batch_size=4, iterations=2,
+                      sigma_steps=2), run, quiet=True)
+    out = os.path.join(run, 'eval')
+    os.makedirs(out)
+    writer = subprocess.Popen([sys.executable, '-c', (
+        'import sys, time\n'
+        'from gqn import files\n'
+        'def write(f):\n'
+        '    f.write(b"{")\n'
+        '    f.flush()\n'
+        '    time.sleep(60)\n'
+        'files.atomic_write(sys.argv[1], write)\n'), os.path.join(out, 'eval.json')])
+    killed = os.path.join(out, 'eval.json.tmp%d' % writer.pid)
+    deadline = time.time() + 30
+    while not (os.path.exists(killed) and os.path.getsize(killed)) and time.time() < deadline:
+        time.sleep(0.05)
+    os.kill(writer.pid, signal.SIGKILL)
+    writer.wait()
+    assert os.path.getsize(killed) == 1
+    empty = os.path.join(out, 'predictions.png.tmp%d' % dead_pid())
+    open(empty, 'wb').close()
+    live = subprocess.Popen(['sleep', '60'])
+    try:
+        kept = [os.path.join(out, 'eval.md.tmp%d' % live.pid),        # a live writer's
+                os.path.join(out, 'notes.txt.tmp%d' % dead_pid())]    # not eval's
+        for path in kept:
+            open(path, 'wb').close()
+        assert main(['eval', run, '--scenes', '2', '--max-context', '1',
+                     '--mean-samples', '1']) == 0
+        assert not os.path.exists(killed) and not os.path.exists(empty)
+        assert all(os.path.exists(path) for path in kept)
+    finally:
+        live.kill()
+        live.wait()
+    assert_eval_files_match(out)
 
 
 def test_a_run_trained_on_prior_samples_trains_and_evaluates_without_kl(

@@ -80,6 +80,28 @@ def test_gif_without_scene_specs(synthetic_dataset, tmp_path):
     assert open(out, 'rb').read() != open(again, 'rb').read()
 
 
+def test_gif_removes_the_temporary_file_of_a_killed_run_only(synthetic_dataset, tmp_path):
+    """A 0-byte ``<gif>.tmp<pid>`` of an ended process goes; a live process's stays."""
+    import subprocess
+    run = str(tmp_path / 'run')
+    train(TrainConfig(dataset=synthetic_dataset, model=TINY_MODEL, batch_size=4, iterations=2),
+          run, quiet=True)
+    ended = subprocess.Popen(['true'])
+    ended.wait()
+    live = subprocess.Popen(['sleep', '60'])
+    out = tmp_path / 'gifs' / 'a.gif'
+    out.parent.mkdir()
+    dead, alive = ('%s.tmp%d' % (out, p.pid) for p in (ended, live))
+    try:
+        for path in (dead, alive):
+            open(path, 'wb').close()
+        assert main(['gif', run, '--frames', '2', '--scale', '1', '--out', str(out)]) == 0
+        assert sorted(os.listdir(out.parent)) == ['a.gif', os.path.basename(alive)]
+    finally:
+        live.kill()
+        live.wait()
+
+
 def test_gif_ground_truth_equals_a_direct_re_render(tmp_path):
     import json
 
