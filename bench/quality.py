@@ -2,17 +2,24 @@
 
 Usage: python bench/quality.py [--preset cpu_small] [--recipe shepard_matzler_demo]
        [--minutes 10] [--set KEY=VALUE ...] [--out DIR] [--quick]
+       [--validation-seed 777] [--test-seed 4099]
 
 Renders the recipe's train split (and the small test split training validates
-on) with ``--train-seed``, and a held-out test split of ``--heldout-scenes``
-scenes with ``--heldout-seed`` (they must differ, so no held-out scene was
-seen in training); trains the preset for ``--minutes`` of wall time (one MPI
+on) with ``--train-seed``, and two held-out sets of ``--heldout-scenes``
+scenes: a validation set with ``--validation-seed`` and a test set with
+``--test-seed`` (all three seeds must differ, so no held-out scene was seen
+in training). Trains the preset for ``--minutes`` of wall time (one MPI
 rank per core when mpiexec and mpi4py are there, as ``gqn demo`` does);
-then scores one prior sample per held-out scene for K = 1..views-1 against
-the mean training image, with a 95 % bootstrap interval over scenes. Prints
-one JSON object: iterations done, seconds, and per K the model's MSE, its
-interval, the ratio to the mean image, PSNR and KL. A timed figure is valid
-only when nothing else runs on the machine.
+then scores one prior sample per held-out scene for K = 0..views-1 against
+the mean training image, with a 95 % bootstrap interval over scenes, on
+both sets. Choose presets and settings on the validation figures only; the
+test figures are the ones to publish, and a choice made on them makes them
+validation figures too. Prints one JSON object: iterations done, seconds,
+and for each set (``validation``, ``test``, each with its ``seed``) per K
+the model's MSE, its interval, the ratio to the mean image, PSNR and KL;
+``K5`` and ``rows`` at the top level are the validation set's (seed 777 by
+default, the one set earlier versions scored). A timed figure is valid only
+when nothing else runs on the machine.
 """
 import argparse
 import json
@@ -25,6 +32,8 @@ import time
 import gqn  # noqa: F401  (first: the compatibility shims and NumPy's BLAS kernels)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+#: The held-out sets: folder under the output and the argument that seeds it.
+HELDOUT = (('heldout', 'validation_seed'), ('heldout_test', 'test_seed'))
 
 
 def parse_args(argv=None):
@@ -36,7 +45,11 @@ def parse_args(argv=None):
     p.add_argument('--train-scenes', type=int, default=4000)
     p.add_argument('--heldout-scenes', type=int, default=200)
     p.add_argument('--train-seed', type=int, default=0)
-    p.add_argument('--heldout-seed', type=int, default=777)
+    p.add_argument('--validation-seed', '--heldout-seed', type=int, default=777,
+                   help='seed of the held-out set settings are chosen on (default: %(default)s)')
+    p.add_argument('--test-seed', type=int, default=4099,
+                   help='seed of the held-out set whose figures are published, never used to '
+                        'choose (default: %(default)s)')
     p.add_argument('--set', action='append', default=[], metavar='KEY=VALUE',
                    help='recipe override for both renders, e.g. scene.cubes=3')
     p.add_argument('--train-set', action='append', default=[], metavar='KEY=VALUE',
@@ -47,8 +60,8 @@ def parse_args(argv=None):
     p.add_argument('--quick', action='store_true',
                    help='tiny dataset and 20 iterations: checks the script, not the model')
     args = p.parse_args(argv)
-    if args.train_seed == args.heldout_seed:
-        p.error('--train-seed and --heldout-seed must differ')
+    if len({args.train_seed, args.validation_seed, args.test_seed}) < 3:
+        p.error('--train-seed, --validation-seed and --test-seed must differ')
     if args.quick:
         args.train_scenes, args.heldout_scenes, args.iterations = 32, 8, 20
         args.set += ['views=6', 'scenes_per_shard=8']
@@ -72,9 +85,10 @@ def render(args, root):
     gqn_cli('render', args.recipe, '--out', os.path.join(root, 'data'), '--no-progress',
             '--seed', str(args.train_seed), '--train-scenes', str(args.train_scenes),
             '--test-scenes', str(min(64, args.heldout_scenes)), *overrides)
-    gqn_cli('render', args.recipe, '--out', os.path.join(root, 'heldout'), '--no-progress',
-            '--seed', str(args.heldout_seed), '--train-scenes', '0',
-            '--test-scenes', str(args.heldout_scenes), *overrides)
+    for folder, seed in HELDOUT:
+        gqn_cli('render', args.recipe, '--out', os.path.join(root, folder), '--no-progress',
+                '--seed', str(getattr(args, seed)), '--train-scenes', '0',
+                '--test-scenes', str(args.heldout_scenes), *overrides)
 
 
 def train(args, root):
@@ -97,6 +111,12 @@ def train(args, root):
 
 
 def score(root, seed=0):
+    """Score the trained run on each held-out set.
+
+    Returns:
+        tuple: the iterations trained and, per set of :data:`HELDOUT`, ``(seconds, result
+        of evaluate)``.
+    """
     from gqn.data.shard_dataset import ShardDataset
     from gqn.evaluation.evaluate import evaluate, mean_image
     from gqn.training.config import TrainConfig
@@ -106,12 +126,25 @@ def score(root, seed=0):
     snapshot = latest_snapshot(run)
     iterations = int(os.path.basename(snapshot).split('_')[-1].split('.')[0]) if snapshot else None
     config = TrainConfig.from_json(os.path.join(run, 'config.json'))
-    dataset = ShardDataset(os.path.join(root, 'heldout'), 'test')
-    start = time.perf_counter()
-    result = evaluate(model, dataset, scenes=len(dataset), sigma=config.sigma_end, seed=seed,
-                      baseline_image=mean_image(os.path.join(root, 'data')), progress=False,
-                      objective=config.objective)
-    return iterations, time.perf_counter() - start, result
+    baseline = mean_image(os.path.join(root, 'data'))
+    scores = []
+    for folder, _ in HELDOUT:
+        dataset = ShardDataset(os.path.join(root, folder), 'test')
+        start = time.perf_counter()
+        result = evaluate(model, dataset, scenes=len(dataset), sigma=config.sigma_end, seed=seed,
+                          baseline_image=baseline, progress=False, objective=config.objective)
+        scores.append((time.perf_counter() - start, result))
+    return iterations, scores
+
+
+def figures(seed, seconds, result):
+    """One held-out set's figures, labelled with its seed."""
+    rows = [{key: row[key] for key in ('K', 'model_mse', 'model_mse_ci', 'ratio_to_mean_image',
+                                       'model_psnr', 'sample_mean_mse', 'mean_image_mse', 'kl')}
+            for row in result['rows']]
+    k5 = next((row for row in rows if row['K'] == 5), rows[-1])
+    return {'seed': seed, 'scenes': result['scenes'], 'eval_seconds': round(seconds, 1),
+            'K5': k5, 'rows': rows}
 
 
 def main(argv=None):
@@ -121,20 +154,21 @@ def main(argv=None):
         os.makedirs(root, exist_ok=True)
         render(args, root)
         processes, train_seconds = train(args, root)
-        iterations, eval_seconds, result = score(root)
-    rows = [{key: row[key] for key in ('K', 'model_mse', 'model_mse_ci', 'ratio_to_mean_image',
-                                       'model_psnr', 'sample_mean_mse', 'mean_image_mse', 'kl')}
-            for row in result['rows']]
-    k5 = next((row for row in rows if row['K'] == 5), rows[-1])
+        iterations, scores = score(root)
+    validation, test = (figures(getattr(args, seed), *scored)
+                        for (_, seed), scored in zip(HELDOUT, scores))
     print(json.dumps({
         'benchmark': 'quality', 'preset': args.preset, 'recipe': args.recipe,
         'recipe_overrides': args.set, 'train_overrides': args.train_set,
-        'train_scenes': args.train_scenes, 'heldout_scenes': result['scenes'],
-        'train_seed': args.train_seed, 'heldout_seed': args.heldout_seed,
+        'train_scenes': args.train_scenes, 'heldout_scenes': validation['scenes'],
+        'train_seed': args.train_seed, 'validation_seed': args.validation_seed,
+        'test_seed': args.test_seed,
         'processes': processes, 'minutes': None if args.iterations else args.minutes,
         'iterations': iterations, 'train_seconds': round(train_seconds, 1),
-        'eval_seconds': round(eval_seconds, 1), 'cpu_count': os.cpu_count(),
-        'K5': k5, 'rows': rows}, indent=1))
+        'eval_seconds': round(sum(seconds for seconds, _ in scores), 1),
+        'cpu_count': os.cpu_count(),
+        'K5': validation['K5'], 'rows': validation['rows'],
+        'validation': validation, 'test': test}, indent=1))
 
 
 if __name__ == '__main__':

@@ -57,8 +57,8 @@ def test_short_run_beats_the_mean_image_on_heldout_scenes(one_cube):
 
 @pytest.mark.slow
 def test_quality_and_curves_benchmarks_run_end_to_end(tmp_path):
-    """bench/quality.py --quick: render (two seeds), train, score held-out scenes, JSON; then
-    bench/curves.py on that run."""
+    """bench/quality.py --quick: render (three seeds), train, score the validation and test
+    held-out sets, JSON; then bench/curves.py on that run."""
     import json
     import os
     import subprocess
@@ -71,10 +71,17 @@ def test_quality_and_curves_benchmarks_run_end_to_end(tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     result = json.loads(r.stdout[r.stdout.index('{\n'):])
     assert result['iterations'] == 20 and result['heldout_scenes'] == 8
-    assert result['train_seed'] != result['heldout_seed']
-    assert [row['K'] for row in result['rows']] == [0, 1, 2, 3, 4, 5]
-    assert result['K5']['ratio_to_mean_image'] == pytest.approx(
-        result['K5']['model_mse'] / result['K5']['mean_image_mse'])
+    seeds = result['train_seed'], result['validation_seed'], result['test_seed']
+    assert len(set(seeds)) == 3
+    for name, seed in (('validation', seeds[1]), ('test', seeds[2])):
+        figures = result[name]
+        assert figures['seed'] == seed and figures['scenes'] == 8
+        assert [row['K'] for row in figures['rows']] == [0, 1, 2, 3, 4, 5]
+        assert figures['K5']['ratio_to_mean_image'] == pytest.approx(
+            figures['K5']['model_mse'] / figures['K5']['mean_image_mse'])
+    # the top level keeps the validation figures, as before the test set
+    assert result['rows'] == result['validation']['rows'] != result['test']['rows']
+    assert result['K5'] == result['validation']['K5']
     r = subprocess.run([sys.executable, os.path.join(root, 'bench', 'curves.py'),
                         os.path.join(out, 'run'), os.path.join(out, 'heldout')],
                        capture_output=True, text=True, timeout=900)
