@@ -111,8 +111,14 @@ class TrainConfig:
 
     @classmethod
     def from_json(cls, path):
+        """A saved ``config.json``. One whose ``model`` lacks ``logvar_bound`` was written
+        before the bound existed: it gets 0 (none), so the run resumes as it trained
+        (as :meth:`gqn.model.hyperparams.HyperParameters.from_json` does)."""
         with open(path) as f:
-            return cls.from_dict(json.load(f), where=path)
+            d = json.load(f)
+        if isinstance(d, dict) and isinstance(d.get('model'), dict):
+            d['model'] = {'logvar_bound': 0, **d['model']}
+        return cls.from_dict(d, where=path)
 
 
 def apply_overrides(config, overrides):
