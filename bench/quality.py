@@ -93,17 +93,12 @@ def render(args, root):
 
 def train(args, root):
     from gqn.cli.demo import train_command, train_processes
-    from gqn.training.config import TrainConfig, find_preset
-    processes = train_processes(args.processes)
-    batch = TrainConfig.from_toml(find_preset(args.preset)).batch_size
-    if batch % processes:
-        raise SystemExit('the preset batch %d does not split into %d processes'
-                         % (batch, processes))
+    processes = train_processes(args.processes)  # the preset's batch_size is split over them
     limit = (['--iterations', str(args.iterations)] if args.iterations
              else ['--minutes', str(args.minutes), '--iterations', str(10 ** 9)])
     argv = (['train', args.preset, '--dataset', os.path.join(root, 'data'),
-             '--out', os.path.join(root, 'run'), '--quiet', '--batch-size',
-             str(batch // processes)] + limit + sum((['--set', s] for s in args.train_set), []))
+             '--out', os.path.join(root, 'run'), '--quiet']
+            + limit + sum((['--set', s] for s in args.train_set), []))
     command, env = train_command(argv, processes)
     start = time.perf_counter()
     run(command, env)

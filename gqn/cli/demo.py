@@ -18,7 +18,8 @@ train --multi-node``, one BLAS thread per rank) when ``mpiexec`` and mpi4py
 are installed: the small model keeps one core busy but not two (2.1
 iterations/s with 2 BLAS threads, 1.9 with one), so two ranks of half the
 batch each do nearly twice the work. Without MPI, or with ``--processes 1``,
-it trains in this process. The global batch is the preset's either way.
+it trains in this process. The batch is the preset's either way (``batch_size``
+is the global batch, split over the ranks by ``gqn train``).
 """
 import os
 import shutil
@@ -76,11 +77,6 @@ def train_processes(requested):
     return cores
 
 
-def _preset_batch_size():
-    from gqn.training.config import TrainConfig, find_preset
-    return TrainConfig.from_toml(find_preset('cpu_small')).batch_size
-
-
 def _step(title, argv):
     from gqn.cli import main
     print('\n==> %s\n    gqn %s' % (title, ' '.join(argv)), flush=True)
@@ -132,12 +128,6 @@ def run_demo(args):
         argv = ['train', 'cpu_small', '--dataset', data, '--out', run] + limit
         if os.path.exists(os.path.join(run, 'config.json')):
             argv.append('--resume')  # an interrupted run (same number of processes)
-        elif processes > 1:
-            batch = _preset_batch_size()
-            if batch % processes:
-                raise GQNError('the preset batch %d does not split into %d processes'
-                               % (batch, processes))
-            argv += ['--batch-size', str(batch // processes)]
         _train_step('train the cpu_small preset (%s, %d process%s)'
                     % (' '.join(limit[:2]).lstrip('-'), processes, 'es' * (processes > 1)),
                     argv, processes)

@@ -11,8 +11,9 @@ class ContextQuerySampler:
 
     Per batch, the number of context views ``K`` is drawn uniformly from
     ``1..max_context`` (one ``K`` for the whole batch, so the batch is a dense
-    array); per scene, the views are shuffled, the first ``K`` are the context
-    and the next one is the query, so the query is never among the context.
+    array), or is 0 with probability ``zero_context_rate``; per scene, the views
+    are shuffled, the first ``K`` are the context and the next one is the query,
+    so the query is never among the context.
     With ``allow_overlap`` the query is drawn from all views instead. With
     ``queries`` > 1, the next ``queries`` views are all queries of the scene:
     the model computes the scene's representation once for all of them.
@@ -25,6 +26,9 @@ class ContextQuerySampler:
             training snapshots, see :meth:`serialize`).
         fixed_context (int or None): Always use this ``K`` (evaluation).
         queries (int): Query views per scene, ``Q``.
+        zero_context_rate (float): Probability that a batch has ``K = 0`` (no
+            context: the model sees ``r = 0``). At 0 (the default) no draw is made
+            for it, so the sampler's stream is the one it always was.
 
     Returns from ``__call__(batch, device)`` a dict:
 
@@ -38,7 +42,7 @@ class ContextQuerySampler:
     """
 
     def __init__(self, views, max_context=None, allow_overlap=False, seed=0,
-                 fixed_context=None, queries=1):
+                 fixed_context=None, queries=1, zero_context_rate=0.0):
         if queries < 1:
             raise GQNError('queries must be at least 1, got %d' % queries)
         if views < 1 + queries and not allow_overlap:
@@ -56,6 +60,9 @@ class ContextQuerySampler:
         self.allow_overlap = allow_overlap
         self.fixed_context = fixed_context
         self.queries = queries
+        if not 0 <= zero_context_rate <= 1:
+            raise GQNError('zero_context_rate must be in 0..1, got %r' % (zero_context_rate,))
+        self.zero_context_rate = zero_context_rate
         self.rng = np.random.RandomState(seed)
 
     def sample_indices(self, batch_size):
@@ -63,7 +70,10 @@ class ContextQuerySampler:
         ``Q`` > 1)."""
         k = self.fixed_context
         if k is None:
-            k = int(self.rng.randint(1, self.max_context + 1))
+            if self.zero_context_rate and self.rng.random_sample() < self.zero_context_rate:
+                k = 0
+            else:
+                k = int(self.rng.randint(1, self.max_context + 1))
         order = np.argsort(self.rng.random_sample((batch_size, self.views)), axis=1)
         context = order[:, :k]
         q = self.queries

@@ -12,11 +12,20 @@ X_DOWN_CHANNELS = 48
 HEAD_KSIZE = 5
 
 
-class GaussianHead(chainer.Chain):
-    """A 5x5 conv from a core state to the mean and log-variance of ``z``."""
+def soft_clamp(x, bound):
+    """``bound * tanh(x / bound)``: ``x`` near 0, never beyond ``±bound``; ``x`` when ``bound`` is 0."""
+    if not bound:
+        return x
+    return bound * F.tanh(x / bound)
 
-    def __init__(self, h_channels, z_channels):
+
+class GaussianHead(chainer.Chain):
+    """A 5x5 conv from a core state to the mean and log-variance of ``z``, the
+    log-variance soft-clamped to ``±logvar_bound`` (:func:`soft_clamp`; 0: unbounded)."""
+
+    def __init__(self, h_channels, z_channels, logvar_bound=0):
         super().__init__()
+        self.logvar_bound = logvar_bound
         with self.init_scope():
             self.conv = ops.Convolution2D(h_channels, 2 * z_channels, HEAD_KSIZE,
                                         pad=HEAD_KSIZE // 2)
@@ -24,7 +33,7 @@ class GaussianHead(chainer.Chain):
     def forward(self, h):
         """``(B, h_channels, S, S) -> (mean, log-variance)``, each ``(B, z_channels, S, S)``."""
         mu, lv = F.split_axis(self.conv(h), 2, axis=1)
-        return mu, lv
+        return mu, soft_clamp(lv, self.logvar_bound)
 
 
 def sample_gaussian(mu, lv):
@@ -37,7 +46,8 @@ def sample_gaussian(mu, lv):
 class Generator(chainer.Chain):
     """ConvDRAW with a generation core (``h_g``) and an inference core (``h_e``).
 
-    At step ``l``: the prior head reads ``h_g``; the inference core reads the
+    At step ``l``: the prior head reads ``h_g`` (both heads' log-variances are
+    soft-clamped to ``±hp.logvar_bound``); the inference core reads the
     query image (4x4/4 conv), the canvas ``u`` (4x4/4 conv), ``h_g``, ``v_q``
     and ``r``; the posterior head reads the *updated* ``h_e``; ``z`` is drawn
     from the posterior (or the prior without a query image); the generation
@@ -65,8 +75,8 @@ class Generator(chainer.Chain):
                 ConvLSTMCore(hp.z_channels, vr, h, k) for _ in range(hp.num_cores)])
             self.inference_cores = chainer.ChainList(*[
                 ConvLSTMCore(2 * h, X_DOWN_CHANNELS + vr, h, k) for _ in range(hp.num_cores)])
-            self.prior = GaussianHead(h, hp.z_channels)
-            self.posterior = GaussianHead(h, hp.z_channels)
+            self.prior = GaussianHead(h, hp.z_channels, hp.logvar_bound)
+            self.posterior = GaussianHead(h, hp.z_channels, hp.logvar_bound)
             self.write = ops.Deconvolution2D(h, hp.u_channels, 4, stride=4)
             self.downsample_x = ops.Convolution2D(3, X_DOWN_CHANNELS, 4, stride=4)
             self.downsample_u = ops.Convolution2D(hp.u_channels, h, 4, stride=4)

@@ -25,12 +25,17 @@ class TrainConfig:
 
     dataset: str = ''
     model: dict = dataclasses.field(default_factory=dict)
+    # scenes per step over all processes: under MPI each rank trains on batch_size /
+    # processes of them (gqn.training.trainer.rank_batch_size)
     batch_size: int = 36
     iterations: int = 2_000_000
     minutes: float = 0.0          # wall-clock limit per invocation; 0 = none
     max_context: int = 0          # largest context size K; 0 = views - 1
     allow_overlap: bool = False   # query may be one of the context views
     queries: int = 1              # query views per scene, sharing one representation r
+    # probability that a batch is drawn with K = 0 context views (r = 0: the model learns
+    # to sample a scene with no observation); 0 = never, the paper's K in 1..max_context
+    zero_context_rate: float = 0.0
     # 'elbo' (the paper's) or 'prior': the NLL of prior-sampled predictions, no
     # inference core (gqn.model.loss.GQNLoss)
     objective: str = 'elbo'
@@ -54,16 +59,22 @@ class TrainConfig:
     # read, send and convert the next batch in a background thread while a step
     # computes: 'auto' = on CUDA only, 'on', 'off' (gqn.training.updater.GQNUpdater)
     prefetch: str = 'auto'
+    # the number of processes (MPI ranks) of the run's latest invocation: recorded by
+    # gqn train, not a setting (a resume may use another number)
+    processes: int = 1
 
     def __post_init__(self):
         for name in ('batch_size', 'iterations', 'log_interval', 'eval_interval',
-                     'image_interval', 'snapshot_interval', 'keep_snapshots', 'eval_scenes'):
+                     'image_interval', 'snapshot_interval', 'keep_snapshots', 'eval_scenes',
+                     'processes'):
             if getattr(self, name) <= 0:
                 raise GQNError('%s must be positive, got %r' % (name, getattr(self, name)))
         if self.queries < 1:
             raise GQNError('queries must be at least 1, got %r' % self.queries)
         if self.max_context < 0 or self.minutes < 0:
             raise GQNError('max_context and minutes must be >= 0')
+        if not 0 <= self.zero_context_rate <= 1:
+            raise GQNError('zero_context_rate must be in 0..1, got %r' % self.zero_context_rate)
         if self.sigma_start <= 0 or self.sigma_end <= 0:
             raise GQNError('sigma must stay positive')
         check_objective(self.objective)
@@ -111,8 +122,14 @@ class TrainConfig:
 
     @classmethod
     def from_json(cls, path):
+        """A saved ``config.json``. One whose ``model`` lacks ``logvar_bound`` was written
+        before the bound existed: it gets 0 (none), so the run resumes as it trained
+        (as :meth:`gqn.model.hyperparams.HyperParameters.from_json` does)."""
         with open(path) as f:
-            return cls.from_dict(json.load(f), where=path)
+            d = json.load(f)
+        if isinstance(d, dict) and isinstance(d.get('model'), dict):
+            d['model'] = {'logvar_bound': 0, **d['model']}
+        return cls.from_dict(d, where=path)
 
 
 def apply_overrides(config, overrides):

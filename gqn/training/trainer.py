@@ -17,7 +17,8 @@ class StopTrigger:
     """Stop at ``config.iterations``, or after ``config.minutes`` of this invocation.
 
     With a ChainerMN communicator rank 0's clock decides for every rank, so
-    all ranks stop after the same iteration.
+    all ranks stop after the same iteration. The progress bar
+    (:class:`gqn.training.progress.TrainingProgress`) reads both limits from it.
     """
 
     def __init__(self, config, comm=None):
@@ -27,6 +28,10 @@ class StopTrigger:
         self.comm = comm
         self.clock = time.monotonic
         self.start = self.clock()
+
+    def elapsed(self):
+        """Seconds since this invocation started (on this rank's clock)."""
+        return self.clock() - self.start
 
     def __call__(self, trainer):
         if trainer.updater.iteration >= self.iterations:
@@ -38,9 +43,32 @@ class StopTrigger:
         lead = self.comm.rank == 0
         return self.comm.bcast_obj(self.clock() - self.start >= self.seconds if lead else None)
 
-    def get_training_length(self):
-        """For Chainer's ProgressBar (7.8.1 ignores its own ``training_length``)."""
-        return self.iterations, 'iteration'
+
+
+def rank_batch_size(batch_size, processes):
+    """The scenes each of ``processes`` ranks trains on per step: ``batch_size`` is the
+    global batch, split evenly.
+
+    Raises:
+        GQNError: when ``batch_size`` is not a multiple of ``processes``.
+    """
+    from gqn.errors import GQNError
+    if batch_size % processes:
+        raise GQNError('batch_size %d (the global batch) does not split evenly over %d '
+                       'processes: use a multiple of %d' % (batch_size, processes, processes))
+    return batch_size // processes
+
+
+def _check_batch(config, comm):
+    """Refuse a batch that does not split over the ranks before any rank starts. Every
+    rank finds the same: rank 0 says why, once, and the others exit with status 2 quietly."""
+    from gqn.errors import GQNError
+    try:
+        rank_batch_size(config.batch_size, 1 if comm is None else comm.size)
+    except GQNError:
+        if comm is not None and comm.rank != 0:
+            raise SystemExit(2) from None
+        raise
 
 
 def communicator_name(config_value, device_spec):
@@ -100,11 +128,13 @@ def build_trainer(config, out, comm=None, quiet=False):
     from gqn.model.loss import GQNLoss
     from gqn.training.evaluator import GQNEvaluator
     from gqn.training.prediction_grid import PredictionGrid
+    from gqn.training.progress import TrainingProgress
     from gqn.training.snapshot import Snapshot
     from gqn.training.updater import GQNUpdater
 
     rank, size = (comm.rank, comm.size) if comm is not None else (0, 1)
     lead = rank == 0
+    batch_size = rank_batch_size(config.batch_size, size)
     device = get_device(config.device, comm.intra_rank if comm is not None else 0)
 
     # data: each rank reads its own share of the shards
@@ -152,8 +182,9 @@ def build_trainer(config, out, comm=None, quiet=False):
     np.random.seed(config.seed + rank)
     converter = ContextQuerySampler(train_set.views, config.max_context or None,
                                     config.allow_overlap, seed=config.seed + 1000 * rank + 1,
-                                    queries=config.queries)
-    iterator = chainer.iterators.SerialIterator(train_set, config.batch_size)
+                                    queries=config.queries,
+                                    zero_context_rate=config.zero_context_rate)
+    iterator = chainer.iterators.SerialIterator(train_set, batch_size)
     updater = GQNUpdater(iterator, optimizer, converter,
                          sigma=(config.sigma_start, config.sigma_end, config.sigma_steps),
                          lr=(config.lr_start, config.lr_end, config.lr_steps), device=device,
@@ -162,13 +193,14 @@ def build_trainer(config, out, comm=None, quiet=False):
                          finite_check_interval=1 if device.xp is np else config.log_interval,
                          prefetch=config.prefetch == 'on' or (
                              config.prefetch == 'auto' and device.xp is not np))
-    trainer = training.Trainer(updater, StopTrigger(config, comm), out=out)
+    stop = StopTrigger(config, comm)
+    trainer = training.Trainer(updater, stop, out=out)
 
     # extensions
     if test_set is not None:
         evaluator = GQNEvaluator(test_set, loss_fun, lambda: updater.sigma,
                                  scenes=max(1, config.eval_scenes // size),
-                                 batch_size=config.batch_size, device=device, seed=config.seed)
+                                 batch_size=batch_size, device=device, seed=config.seed)
         if comm is not None:
             evaluator = chainermn.create_multi_node_evaluator(evaluator, comm)
         trainer.extend(evaluator, trigger=(config.eval_interval, 'iteration'))
@@ -188,7 +220,7 @@ def build_trainer(config, out, comm=None, quiet=False):
             trainer.extend(extensions.PrintReport(
                 ['iteration', 'elapsed_time', 'main/loss', 'main/nll', 'main/kl', 'main/mse',
                  'main/bpp', 'validation/main/prediction_mse', 'sigma', 'lr']), trigger=log)
-            trainer.extend(extensions.ProgressBar(update_interval=1))
+            trainer.extend(TrainingProgress(stop))
         if test_set is not None:
             trainer.extend(PredictionGrid(test_set, model, device, seed=config.seed),
                            trigger=(config.image_interval, 'iteration'))
@@ -226,6 +258,7 @@ def train(config, out, resume=False, multi_node=False, quiet=False):
     from gqn.ops.random_state import latent_noise
     os.environ.setdefault('MPLBACKEND', 'Agg')
     comm = _communicator(multi_node, config)
+    _check_batch(config, comm)
     try:
         return _train(config, out, comm, resume, quiet)
     except Exception as e:
@@ -265,7 +298,9 @@ def _train(config, out, comm, resume, quiet):
     model = trainer.updater.get_optimizer('main').target.model
     # the derived hyperparameters go into config.json, so a resume rebuilds the same model
     config = config.replace(model={**config.model, 'image_size': model.hp.image_size,
-                                   'position_scale': model.hp.position_scale})
+                                   'position_scale': model.hp.position_scale,
+                                   'logvar_bound': model.hp.logvar_bound},
+                            processes=1 if comm is None else comm.size)
     if lead:
         os.makedirs(os.path.join(out, SNAPSHOT_DIR), exist_ok=True)
         config.to_json(os.path.join(out, 'config.json'))

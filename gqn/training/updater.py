@@ -1,6 +1,5 @@
 """One training step: anneal sigma, compute the negative ELBO, update."""
 import concurrent.futures
-import math
 
 import chainer
 import numpy as np
@@ -25,6 +24,11 @@ class NonFiniteLossError(GQNError):
     """The loss became NaN or infinite; parameters were not updated."""
 
 
+class NonFiniteGradientError(GQNError):
+    """A gradient became NaN or infinite while the loss was finite; parameters were not
+    updated."""
+
+
 class GQNUpdater(training.updaters.StandardUpdater):
     """A StandardUpdater that feeds the annealed pixel sigma to the loss.
 
@@ -42,9 +46,10 @@ class GQNUpdater(training.updaters.StandardUpdater):
             :data:`gqn.ops.random_state.latent_noise` keyed by ``noise_key + (i,)``
             (``(seed, rank)`` in ``gqn train``), on every device alike, so that a
             resumed run continues the noise exactly.
-        finite_check_interval (int): check that the loss is finite every this many
-            steps (1: before every update, the default). Reading the loss waits for
-            the device, so on CUDA ``gqn train`` checks at log intervals only.
+        finite_check_interval (int): check that the loss and every parameter's
+            gradient are finite every this many steps (1: before every update, the
+            default), in one read from the device. That read waits for the device,
+            so on CUDA ``gqn train`` checks at log intervals only.
         prefetch (bool): read, send and convert the next batch in a background
             thread while this step computes. Its scenes and views are drawn in this
             thread, one step ahead; :meth:`settle` puts the iterator and the random
@@ -77,19 +82,39 @@ class GQNUpdater(training.updaters.StandardUpdater):
         chainer.report({'sigma': sigma, 'lr': optimizer.alpha})
         latent_noise.set_key(*self.noise_key, self.iteration)
         loss = loss_fun(sigma=sigma, **batch)
-        if (self.iteration + 1) % self.finite_check_interval == 0:
-            value = float(loss.array)
-            if not math.isfinite(value):
-                raise NonFiniteLossError(
-                    'the loss became %s at iteration %d (sigma %.3g, lr %.3g)%s; the last '
-                    'snapshot in the run directory is the last good state: lower the '
-                    'learning rate or check the data (gqn check)' % (
-                        value, self.iteration + 1, sigma, optimizer.alpha,
-                        '; parameters were not updated' if self.finite_check_interval == 1
-                        else ' (checked every %d iterations)' % self.finite_check_interval))
         loss_fun.cleargrads()
         loss.backward()
+        if (self.iteration + 1) % self.finite_check_interval == 0:
+            self._check_finite(loss, loss_fun, sigma, optimizer.alpha)
         optimizer.update()
+
+    def _check_finite(self, loss, loss_fun, sigma, lr):
+        """Raise if the loss or a gradient is not finite, reading one flag per array from
+        the device at once."""
+        grads = [(name, param.grad) for name, param in loss_fun.namedparams()
+                 if param.grad is not None]
+        xp = chainer.backend.get_array_module(loss.array)
+        flags = xp.stack([xp.isfinite(loss.array)] + [xp.isfinite(g).all() for _, g in grads])
+        flags = chainer.backend.CpuDevice().send(flags)
+        if flags.all():
+            return
+        when = ('at iteration %d (sigma %.3g, lr %.3g)%s' % (
+            self.iteration + 1, sigma, lr, '' if self.finite_check_interval == 1
+            else ', checked every %d iterations' % self.finite_check_interval))
+        if not flags[0]:
+            raise NonFiniteLossError(
+                'the loss became %s %s; parameters were not updated, and the last snapshot '
+                'in the run directory is the last good state: lower the learning rate or '
+                'check the data (gqn check)' % (float(loss.array), when))
+        bad = [name for (name, _), ok in zip(grads, flags[1:]) if not ok]
+        grad = chainer.backend.CpuDevice().send(dict(grads)[bad[0]])
+        raise NonFiniteGradientError(
+            'the gradient of %s became %s %s while the loss was finite (%.4g)%s; parameters '
+            'were not updated, and the last snapshot in the run directory is the last good '
+            'state: lower the learning rate, or bound the log-variances (model.logvar_bound)'
+            % (bad[0], 'nan' if np.isnan(grad).any() else 'inf', when, float(loss.array),
+               ' (and that of %d other parameter%s)' % (len(bad) - 1, 's' * (len(bad) > 2))
+               if len(bad) > 1 else ''))
 
     def _draw(self):
         """The next scenes and their context/query views (advances the iterator, the

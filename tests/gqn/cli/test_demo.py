@@ -5,6 +5,7 @@ import pytest
 from PIL import Image
 
 from gqn.cli import main
+from gqn.cli.demo import mpi_available
 
 
 @pytest.mark.slow
@@ -23,6 +24,11 @@ def test_quick_demo_runs_end_to_end(tmp_path, capsys):
     with open(os.path.join(out, 'run', 'log')) as f:
         log = json.load(f)
     assert [e['iteration'] for e in log] == [10, 20, 30]
+    # the preset's batch is the global one, over one rank per core when MPI is there
+    with open(os.path.join(out, 'run', 'config.json')) as f:
+        config = json.load(f)
+    assert config['batch_size'] == 16
+    assert config['processes'] == ((os.cpu_count() or 1) if mpi_available() else 1)
     assert 'validation/main/prediction_mse' in log[1]
     assert os.path.exists(os.path.join(out, 'run', 'images', 'predictions_iter_30.png'))
     gif = Image.open(os.path.join(out, 'rotation.gif'))

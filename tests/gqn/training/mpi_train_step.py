@@ -4,8 +4,9 @@ Usage: mpi_train_step.py DATASET OUT
 
 1. ``gqn.training.trainer.build_trainer`` with a ChainerMN communicator runs a few
    iterations (Adam, each rank its own shards and seeds, evaluation averaged
-   over ranks at iteration 2); each rank saves its parameters to
-   OUT/trainer_rank<k>.npz; rank 0 alone writes OUT/run (log, snapshots).
+   over ranks at iteration 2) at the global batch 4; each rank saves its parameters
+   to OUT/trainer_rank<k>.npz and its batch (scenes per step) to OUT/batch_rank<k>;
+   rank 0 alone writes OUT/run (log, snapshots).
 2. One multi-node SGD step of a fresh model on a fixed batch, each rank its
    half, latent noise keyed by 100 + rank; rank 0 saves the parameters after
    the step to OUT/step.npz for the single-process comparison (plain SGD, so
@@ -39,6 +40,8 @@ def main(dataset, out):
                          eval_scenes=8, eval_interval=2, log_interval=1, image_interval=2,
                          snapshot_interval=2, seed=comm.rank)  # rank 0's parameters must win
     trainer = build_trainer(config, out + '/run', comm, quiet=True)
+    with open('%s/batch_rank%d' % (out, comm.rank), 'w') as f:
+        f.write(str(trainer.updater.get_iterator('main').batch_size))
     trainer.run(show_loop_exception_msg=False)
     loss_fun = trainer.updater.get_optimizer('main').target
     np.savez('%s/trainer_rank%d.npz' % (out, comm.rank),

@@ -34,6 +34,11 @@ def test_two_ranks_all_reduce_gradients(synthetic_dataset, tmp_path):
         for k in a.files:
             np.testing.assert_array_equal(a[k], b[k], err_msg=k)
 
+    # batch_size is the global batch: 4 over 2 ranks is 2 scenes per rank
+    for rank in range(2):
+        with open('%s/batch_rank%d' % (out, rank)) as f:
+            assert f.read() == '2'
+
     # rank 0 alone logged (with the multi-node evaluation) and snapshotted
     import json
     with open(out + '/run/log') as f:
@@ -42,7 +47,11 @@ def test_two_ranks_all_reduce_gradients(synthetic_dataset, tmp_path):
     assert np.isfinite(log[1]['validation/main/prediction_mse'])
     assert os.listdir(out + '/run/snapshots') == ['snapshot_iter_2.npz']
 
-    # a multi-node --resume continues from the snapshot on both ranks, in step
+    # a multi-node --resume continues from the snapshot on both ranks, in step, and
+    # records the number of processes beside the global batch
+    with open(out + '/resumed/config.json') as f:
+        config = json.load(f)
+    assert (config['batch_size'], config['processes']) == (4, 2)
     with open(out + '/resumed/log') as f:
         assert [e['iteration'] for e in json.load(f)] == [1, 2, 3, 4]
     with np.load(out + '/resumed_rank0.npz') as a, np.load(out + '/resumed_rank1.npz') as b, \
@@ -75,3 +84,20 @@ def test_two_ranks_all_reduce_gradients(synthetic_dataset, tmp_path):
             np.testing.assert_allclose(step[k], p.array, rtol=1e-5, atol=1e-6, err_msg=k)
             moved += np.abs(grads[0][k] - grads[1][k]).sum() > 0
     assert moved > 10  # the halves really had different gradients
+
+
+def test_a_batch_that_does_not_split_over_the_ranks_is_refused_in_one_line(
+        synthetic_dataset, tmp_path):
+    pytest.importorskip('mpi4py')
+    out = str(tmp_path / 'run')
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, (
+        os.path.dirname(os.path.dirname(os.path.dirname(HERE))), os.environ.get('PYTHONPATH')))))
+    done = subprocess.run(['mpiexec', '--allow-run-as-root', '--oversubscribe', '-n', '2',
+                           sys.executable, '-m', 'gqn.cli', 'train', '--dataset', synthetic_dataset,
+                           '--out', out, '--batch-size', '3', '--multi-node', '--quiet'],
+                          capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 2, done.stderr
+    errors = [line for line in (done.stdout + done.stderr).splitlines() if 'error' in line]
+    assert errors == ['gqn train: error: batch_size 3 (the global batch) does not split evenly '
+                      'over 2 processes: use a multiple of 2'], done.stderr
+    assert 'Traceback' not in done.stderr and not os.path.exists(out)
