@@ -441,12 +441,16 @@ def _train(config, out, comm, resume, quiet):
                 out, SNAPSHOT_DIR, 'snapshot_iter_%d.npz' % trainer.updater.iteration)
             if latest_snapshot(out) != snapshot:
                 Snapshot(config.keep_snapshots)(trainer)
+    if stopped_by and lead:
+        print('gqn train: stopped by %s at iteration %d; snapshot %s; continue with: '
+              'gqn train --out %s --resume' % (signal.Signals(stopped_by).name,
+                                               trainer.updater.iteration, snapshot, out),
+              file=sys.stderr)
+    if comm is not None:
+        # no rank ends before the snapshot is written: mpiexec kills the others when a rank
+        # exits with a non-zero status (128 + signal)
+        comm.mpi_comm.Barrier()
     if stopped_by:
-        if lead:
-            print('gqn train: stopped by %s at iteration %d; snapshot %s; continue with: '
-                  'gqn train --out %s --resume' % (signal.Signals(stopped_by).name,
-                                                   trainer.updater.iteration, snapshot, out),
-                  file=sys.stderr)
         return trainer
     if lead:
         save_model(os.path.join(out, 'model'), model)

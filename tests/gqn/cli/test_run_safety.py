@@ -5,6 +5,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -45,16 +46,17 @@ def _params(path, prefixes=('updater/model:main/', 'updater/optimizer:main/')):
 
 @pytest.fixture
 def start():
-    """``start(argv)`` runs ``gqn argv`` in a subprocess (its output piped); whatever still runs
-    when the test ends is killed."""
+    """``start(argv, ranks=1)`` runs ``gqn argv`` in a subprocess (its output piped), under
+    ``mpiexec -n ranks`` if ``ranks > 1``; whatever still runs when the test ends is killed."""
     started = []
 
-    def run(argv):
+    def run(argv, ranks=1):
         env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get('PYTHONPATH', ''),
                    OMP_NUM_THREADS='1', OPENBLAS_NUM_THREADS='1')
-        started.append(subprocess.Popen([sys.executable, '-m', 'gqn.cli'] + argv, env=env,
-                                        text=True, stdout=subprocess.PIPE,
-                                        stderr=subprocess.PIPE))
+        mpi = ['mpiexec', '--allow-run-as-root', '--oversubscribe', '-n', str(ranks)]
+        started.append(subprocess.Popen((mpi if ranks > 1 else []) + [
+            sys.executable, '-m', 'gqn.cli'] + argv, env=env, text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE))
         return started[-1]
     yield run
     for proc in started:
@@ -208,4 +210,35 @@ def test_a_run_killed_before_its_first_snapshot_starts_over_in_place(
     out = capsys.readouterr().out
     assert 'note: %s holds a run that stopped before its first snapshot: starting it over' % (
         run) in out
+    assert os.path.exists(os.path.join(run, 'model', 'model.npz'))
+
+
+@pytest.mark.mpi
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which('mpiexec') is None,
+                    reason='no mpiexec (Debian: openmpi-bin libopenmpi-dev)')
+def test_sigterm_to_one_rank_stops_every_rank_after_the_same_iteration(
+        synthetic_dataset, tmp_path, start):
+    pytest.importorskip('mpi4py')
+    run = str(tmp_path / 'run')
+    argv = ['train', '--dataset', synthetic_dataset, '--out', run, '--multi-node'] + TINY
+    proc = start(argv + ['--iterations', '100000'], ranks=2)
+    _logged(run)
+    with open(os.path.join(run, 'train.lock')) as f:
+        lead = int(f.read().split()[1])  # rank 0 holds the lock
+    # SLURM signals every task; rank 0's signal alone must stop both ranks (the other
+    # would otherwise wait in the next all-reduce forever)
+    os.kill(lead, signal.SIGTERM)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    found = re.search(r'^gqn train: stopped by SIGTERM at iteration (\d+); snapshot (\S+); ', err,
+                      re.MULTILINE)
+    assert found, err
+    stopped = int(found.group(1))
+    assert os.path.exists(found.group(2))
+    resumed = start(argv + ['--resume', '--iterations', str(stopped + 2)], ranks=2)
+    out, err = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, err
+    with open(os.path.join(run, 'log')) as f:
+        assert json.load(f)[-1]['iteration'] == stopped + 2 - (stopped % 2)
     assert os.path.exists(os.path.join(run, 'model', 'model.npz'))
