@@ -79,6 +79,7 @@ def _logged(run, after=0, timeout=300):
     raise AssertionError('%s logged nothing past iteration %d' % (run, after))
 
 
+@pytest.mark.slow
 def test_a_refused_resume_writes_nothing_and_the_run_still_resumes(
         synthetic_dataset, tmp_path, capsys):
     run = str(tmp_path / 'run')
@@ -242,3 +243,21 @@ def test_sigterm_to_one_rank_stops_every_rank_after_the_same_iteration(
     with open(os.path.join(run, 'log')) as f:
         assert json.load(f)[-1]['iteration'] == stopped + 2 - (stopped % 2)
     assert os.path.exists(os.path.join(run, 'model', 'model.npz'))
+
+
+def test_the_first_signal_asks_to_stop_and_a_second_acts_as_before():
+    from gqn.training.config import TrainConfig
+    from gqn.training.trainer import StopTrigger, stop_on_signals
+    trigger = StopTrigger(TrainConfig())
+    before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+    with pytest.raises(KeyboardInterrupt), stop_on_signals(trigger):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.01)  # Python runs the handler between bytecodes
+        assert trigger.signal == signal.SIGTERM
+        # a second one while stopping does what it did before: Ctrl-C interrupts (a second
+        # SIGTERM kills, which the run in a subprocess would show)
+        os.kill(os.getpid(), signal.SIGINT)
+        for _ in range(100):
+            time.sleep(0.01)
+    assert trigger.signal == signal.SIGTERM
+    assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before
