@@ -68,7 +68,8 @@ def stop_on_signals(trigger):
     """While in this context, SIGTERM (what SLURM sends before it kills a job) and SIGINT
     (Ctrl-C) ask ``trigger`` (a :class:`StopTrigger`) to stop the run after the current
     iteration; a second one does what it did before (SIGTERM kills, SIGINT raises
-    ``KeyboardInterrupt``), and an atomic write it interrupts leaves no partial file.
+    ``KeyboardInterrupt``): an atomic write it interrupts leaves no partial snapshot, at
+    most a ``*.tmp<pid>`` file that a resume removes.
     Outside the main thread (where Python cannot take signals) it does nothing."""
     import signal
     import threading
@@ -326,9 +327,9 @@ def train(config, out, resume=False, multi_node=False, quiet=False):
     """Train with ``config`` into run directory ``out``; returns the trainer.
 
     Rank 0 holds ``out``'s lock (:data:`LOCK`) for the whole run, so a second run into the
-    same folder is refused, naming the process that holds it. Nothing is written in ``out``
-    until the run is accepted (:func:`check_run_folder`) and, on a resume, its snapshot
-    has been loaded.
+    same folder is refused, naming the process that holds it. Nothing but the lock file is
+    written in ``out`` until the run is accepted (:func:`check_run_folder`) and, on a
+    resume, its snapshot has been loaded.
 
     SIGTERM or SIGINT stop the run after the current iteration (on every rank at the same
     one): a snapshot is written, not the final model, a line on stderr says how to
