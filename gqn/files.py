@@ -4,8 +4,10 @@ Every file the project writes (shards, manifests, configs, snapshots, weights,
 PNGs, GIFs) goes through :func:`atomic_write`: written under
 :func:`temp_name` beside its final path, synced, renamed into place, and the
 folder synced. An interrupted writer leaves only ``*.tmp<pid>`` files behind,
-which :func:`remove_partial_files` deletes.
+which :func:`remove_partial_files` deletes. A command that writes a folder holds
+its :func:`folder_lock`, so a second one into the same folder is refused.
 """
+import contextlib
 import errno
 import json
 import os
@@ -144,3 +146,50 @@ def remove_partial_files(root, names=None):
                 os.remove(os.path.join(dirpath, f))
                 removed.append(f)
     return removed
+
+
+@contextlib.contextmanager
+def folder_lock(root, name, busy):
+    """Hold the lock file ``<root>/<name>`` (``flock``) while working in ``root``, creating
+    ``root`` if needed.
+
+    The file names its holder (``process <pid> on <host>``) and is removed on release. A lock
+    file left by a killed process does not block: the kernel released its ``flock``.
+
+    Args:
+        root (str): the folder.
+        name (str): the lock file's name in it.
+        busy (callable): ``busy(holder)`` is the message when another process holds the
+            lock, ``holder`` naming it.
+
+    Raises:
+        GQNError: ``busy(holder)`` when another process holds the lock.
+    """
+    import fcntl
+    import socket
+    os.makedirs(root, exist_ok=True)
+    path = os.path.join(root, name)
+    while True:
+        f = open(path, 'a+')
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            f.seek(0)
+            holder = f.read().strip() or 'another process'
+            f.close()
+            raise GQNError(busy(holder)) from None
+        try:
+            if os.stat(path).st_ino == os.fstat(f.fileno()).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        f.close()  # the holder removed the file between our open and our lock: lock the new one
+    with f:
+        f.seek(0)
+        f.truncate()
+        f.write('process %d on %s' % (os.getpid(), socket.gethostname()))
+        f.flush()
+        try:
+            yield
+        finally:
+            os.remove(path)  # still locked: a process waiting on it finds no stale holder

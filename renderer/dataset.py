@@ -16,7 +16,6 @@ import math
 import multiprocessing
 import os
 import shutil
-import socket
 import time
 
 import numpy as np
@@ -188,33 +187,16 @@ def _recipe_diff(a, b, prefix=''):
 LOCK = 'render.lock'
 
 
-@contextlib.contextmanager
 def render_lock(root):
-    """Hold ``<root>/render.lock`` while rendering into ``root``.
+    """Hold ``<root>/render.lock`` while rendering into ``root`` (:func:`gqn.files.folder_lock`).
 
     Raises:
         GQNError: when another process holds it (a second ``gqn render`` into the same
             folder would render every shard twice).
     """
-    import fcntl
-    os.makedirs(root, exist_ok=True)
-    path = os.path.join(root, LOCK)
-    with open(path, 'a+') as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            f.seek(0)
-            holder = f.read().strip() or 'another process'
-            raise GQNError('%s is being rendered by %s: wait for it to finish (or stop it), '
-                           'or choose another --out' % (root, holder)) from None
-        f.seek(0)
-        f.truncate()
-        f.write('process %d on %s' % (os.getpid(), socket.gethostname()))
-        f.flush()
-        try:
-            yield
-        finally:
-            os.remove(path)  # still locked: a waiting render finds no stale holder
+    return files.folder_lock(root, LOCK, lambda holder: (
+        '%s is being rendered by %s: wait for it to finish (or stop it), or choose another '
+        '--out' % (root, holder)))
 
 
 def prepare_root(root, manifest):

@@ -8,8 +8,10 @@ DEFAULT_PRESET = 'cpu_small'
 
 
 def configure_train(p):
-    p.add_argument('preset', nargs='?', default=DEFAULT_PRESET,
-                   help='a TOML preset: path, or name in train/ (default: %(default)s)')
+    p.add_argument('preset', nargs='?',
+                   help='a TOML preset: path, or name in train/ (default: %s; with --resume, '
+                        'the run\'s own config.json, which the preset, if given, must match '
+                        'in its model and objective)' % DEFAULT_PRESET)
     p.add_argument('--dataset', help='dataset root (overrides the preset)')
     p.add_argument('--out', help='run directory (default: runs/<preset>)')
     p.add_argument('--resume', action='store_true',
@@ -26,25 +28,58 @@ def configure_train(p):
     p.add_argument('--quiet', action='store_true', help='no progress bar or printed log')
 
 
-def run_train(args):
-    from gqn.errors import GQNError
-    from gqn.training.config import TrainConfig, apply_overrides, find_preset
-    from gqn.training.trainer import train
-    out = args.out or os.path.join('runs', os.path.splitext(os.path.basename(args.preset))[0])
-    saved = os.path.join(out, 'config.json')
-    if args.resume:
-        if not os.path.exists(saved):
-            raise GQNError('nothing to resume in %s (no config.json)' % out)
-        config = TrainConfig.from_json(saved)
-    else:
-        if os.path.exists(saved):
-            raise GQNError('%s already holds a run: pass --resume to continue it, '
-                           'or choose another --out' % out)
-        config = TrainConfig.from_toml(find_preset(args.preset))
+def _with_arguments(config, args):
+    """``config`` with the flags and ``--set`` overrides of ``args``."""
+    from gqn.training.config import apply_overrides
     flags = {'dataset': args.dataset, 'iterations': args.iterations, 'minutes': args.minutes,
              'batch_size': args.batch_size, 'device': args.device, 'seed': args.seed}
     config = config.replace(**{k: v for k, v in flags.items() if v is not None})
-    config = apply_overrides(config, args.set)
+    return apply_overrides(config, args.set)
+
+
+def _check_preset(preset, config):
+    """A preset given with ``--resume`` must describe the run's model and objective
+    (``config``: the run's, with the command's flags); its other settings are not used,
+    which a note says where they differ."""
+    from gqn.errors import GQNError
+    from gqn.training.config import (
+        DERIVED_MODEL_KEYS,
+        config_changes,
+        describe_changes,
+        is_fixed_on_resume,
+    )
+    preset = preset.replace(model={**{k: config.model[k] for k in DERIVED_MODEL_KEYS
+                                      if k in config.model}, **preset.model})
+    changes = config_changes(config, preset)
+    fixed = [change for change in changes if is_fixed_on_resume(change[0])]
+    if fixed:
+        raise GQNError('the run was not trained with this preset (run -> preset: %s): drop '
+                       'the preset to resume the run with its own config.json'
+                       % describe_changes(fixed))
+    if changes:
+        print("note: resuming with the run's config.json, not the preset's (run -> preset: "
+              '%s)' % describe_changes(changes))
+
+
+def run_train(args):
+    from gqn.errors import GQNError
+    from gqn.training.config import TrainConfig, find_preset
+    from gqn.training.trainer import train
+    preset = args.preset or DEFAULT_PRESET
+    out = args.out or os.path.join('runs', os.path.splitext(os.path.basename(preset))[0])
+    if args.resume:
+        saved = os.path.join(out, 'config.json')
+        if not os.path.exists(saved):
+            raise GQNError('nothing to resume in %s (no config.json)' % out)
+        config = _with_arguments(TrainConfig.from_json(saved), args)
+        if args.preset:
+            _check_preset(_with_arguments(TrainConfig.from_toml(find_preset(args.preset)), args),
+                          config)
+    else:
+        config = _with_arguments(TrainConfig.from_toml(find_preset(preset)), args)
     if not config.dataset:
         raise GQNError('no dataset: pass --dataset ROOT (render one with `gqn render`)')
-    train(config, out, resume=args.resume, multi_node=args.multi_node, quiet=args.quiet)
+    trainer = train(config, out, resume=args.resume, multi_node=args.multi_node,
+                    quiet=args.quiet)
+    stopped_by = trainer.stop_trigger.stopped_by
+    return 128 + stopped_by if stopped_by else 0

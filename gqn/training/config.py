@@ -160,3 +160,37 @@ def find_preset(name):
                 return path
     raise GQNError('no preset %r (looked in ./train and %s; built-in presets: %s)'
                    % (name, PRESET_DIR, ', '.join(toml_names(PRESET_DIR)) or 'none'))
+
+
+#: Hyperparameters derived from the data when a config does not give them; on a resume they
+#: come from the run's config.json.
+DERIVED_MODEL_KEYS = ('image_size', 'position_scale')
+
+
+def is_fixed_on_resume(key):
+    """Whether the key ``key`` of :func:`config_changes` must keep its value when a run
+    resumes: the model's hyperparameters (shapes, and meanings such as ``viewpoint_frame``
+    and ``position_scale``) and the ``objective`` the parameters were trained for."""
+    return key.startswith('model.') or key == 'objective'
+
+
+def config_changes(old, new):
+    """The keys whose values differ between two configs, ``model.<field>`` for a
+    hyperparameter (missing ones take their defaults).
+
+    Returns:
+        list: ``(key, old value, new value)``, sorted by key.
+    """
+    from gqn.model.hyperparams import HyperParameters
+
+    def flat(config):
+        d = config.to_dict()
+        model = HyperParameters.from_dict(d.pop('model')).to_dict()
+        return {**d, **{'model.' + k: v for k, v in model.items()}}
+    a, b = flat(old), flat(new)
+    return [(k, a[k], b[k]) for k in sorted(a) if a[k] != b[k]]
+
+
+def describe_changes(changes):
+    """``key old -> new, ...`` for :func:`config_changes`."""
+    return ', '.join('%s %r -> %r' % change for change in changes)

@@ -9,17 +9,31 @@ The run directory holds everything a run writes::
     <run>/images/                prediction grids (context | truth | prediction)
     <run>/snapshots/             trainer snapshots (+ hyperparams.json)
     <run>/model/                 the final model (hyperparams.json + model.npz)
+    <run>/train.lock             while a process trains it (names the process)
 """
+import contextlib
 import os
+
+#: The lock file a run directory holds while it trains (:func:`gqn.files.folder_lock`).
+LOCK = 'train.lock'
 
 
 class StopTrigger:
-    """Stop at ``config.iterations``, or after ``config.minutes`` of this invocation.
+    """Stop at ``config.iterations``, after ``config.minutes`` of this invocation, or after
+    the iteration in which a signal came (:func:`stop_on_signals` sets :attr:`signal`).
 
-    With a ChainerMN communicator rank 0's clock decides for every rank, so
-    all ranks stop after the same iteration. The progress bar
-    (:class:`gqn.training.progress.TrainingProgress`) reads both limits from it.
+    With a ChainerMN communicator all ranks stop after the same iteration: rank 0's
+    clock decides for every rank, and a signal on any rank stops them all. The progress
+    bar (:class:`gqn.training.progress.TrainingProgress`) reads both limits from it.
+
+    Attributes:
+        signal (int): the signal this process was sent, 0 if none.
+        stopped_by (int): the signal that stopped the run (the same on every rank), 0 if
+            none did.
     """
+
+    #: the code of a stop by the clock in the collective decision (signal numbers are >= 2)
+    _TIMEOUT = 1
 
     def __init__(self, config, comm=None):
         import time
@@ -28,6 +42,8 @@ class StopTrigger:
         self.comm = comm
         self.clock = time.monotonic
         self.start = self.clock()
+        self.signal = 0
+        self.stopped_by = 0
 
     def elapsed(self):
         """Seconds since this invocation started (on this rank's clock)."""
@@ -36,12 +52,16 @@ class StopTrigger:
     def __call__(self, trainer):
         if trainer.updater.iteration >= self.iterations:
             return True
-        if not self.seconds:
-            return False
+        timeout = bool(self.seconds) and self.clock() - self.start >= self.seconds
         if self.comm is None:
-            return self.clock() - self.start >= self.seconds
-        lead = self.comm.rank == 0
-        return self.comm.bcast_obj(self.clock() - self.start >= self.seconds if lead else None)
+            self.stopped_by = self.signal
+            return timeout or bool(self.signal)
+        from mpi4py import MPI
+        code = self.comm.mpi_comm.allreduce(
+            max(self.signal, self._TIMEOUT if timeout and self.comm.rank == 0 else 0),
+            op=MPI.MAX)
+        self.stopped_by = code if code > self._TIMEOUT else 0
+        return bool(code)
 
 
 
@@ -69,6 +89,37 @@ def _check_batch(config, comm):
         if comm is not None and comm.rank != 0:
             raise SystemExit(2) from None
         raise
+
+
+@contextlib.contextmanager
+def stop_on_signals(trigger):
+    """While in this context, SIGTERM (what SLURM sends before it kills a job) and SIGINT
+    (Ctrl-C) ask ``trigger`` (a :class:`StopTrigger`) to stop the run after the current
+    iteration; a second one does what it did before (SIGTERM kills, SIGINT raises
+    ``KeyboardInterrupt``): an atomic write it interrupts leaves no partial snapshot, at
+    most a ``*.tmp<pid>`` file that a resume removes.
+    Outside the main thread (where Python cannot take signals) it does nothing."""
+    import signal
+    import threading
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {}
+
+    def request_stop(signum, frame):
+        if trigger.signal:
+            signal.signal(signum, previous[signum])
+            os.kill(os.getpid(), signum)
+        else:
+            trigger.signal = signum
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        handler = signal.signal(signum, request_stop)
+        previous[signum] = signal.SIG_DFL if handler is None else handler
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def communicator_name(config_value, device_spec):
@@ -249,18 +300,92 @@ def _restart_rank_streams(trainer, seed, rank):
     trainer.updater.get_iterator('main').reset()
 
 
+def check_run_folder(config, out, resume, report=print):
+    """Check that ``out`` can take this run, before anything is written there.
+
+    A new run refuses a folder that holds a run (a snapshot or a final model) and starts
+    over one that stopped before its first snapshot (``report`` says so). A resume needs a
+    snapshot; the hyperparameters derived from the data (``image_size``,
+    ``position_scale``) come from the run's ``config.json`` unless ``config`` gives them;
+    a change of the model or the objective (:func:`gqn.training.config.is_fixed_on_resume`)
+    is refused, naming each key with its old and new value, and any other change
+    (``iterations``, ``device``, intervals, ...) is reported.
+
+    Returns:
+        TrainConfig: ``config``, with the run's derived hyperparameters on a resume.
+
+    Raises:
+        GQNError: when the folder cannot take the run.
+    """
+    from gqn.errors import GQNError
+    from gqn.model.weights import WEIGHTS
+    from gqn.training.config import (
+        DERIVED_MODEL_KEYS,
+        TrainConfig,
+        config_changes,
+        describe_changes,
+        is_fixed_on_resume,
+    )
+    from gqn.training.snapshot import snapshots
+    path = os.path.join(out, 'config.json')
+    saved = TrainConfig.from_json(path) if os.path.exists(path) else None
+    if not resume:
+        if snapshots(out) or os.path.exists(os.path.join(out, 'model', WEIGHTS)):
+            raise GQNError('%s already holds a run: pass --resume to continue it, '
+                           'or choose another --out' % out)
+        if saved is not None:
+            report('note: %s holds a run that stopped before its first snapshot: '
+                   'starting it over' % out)
+        return config
+    if not snapshots(out):
+        raise GQNError('nothing to resume in %s: the run stopped before its first snapshot; '
+                       'start it over with the same command without --resume' % out)
+    if saved is None:
+        return config
+    config = config.replace(model={**{k: saved.model[k] for k in DERIVED_MODEL_KEYS
+                                      if k in saved.model}, **config.model})
+    changes = config_changes(saved, config)
+    fixed = [change for change in changes if is_fixed_on_resume(change[0])]
+    if fixed:
+        raise GQNError('cannot resume %s with another model or objective (%s): its snapshots '
+                       'were trained with the run\'s; start a new run with another --out'
+                       % (out, describe_changes(fixed)))
+    if changes:
+        report('note: resuming %s with %s' % (out, describe_changes(changes)))
+    return config
+
+
 def train(config, out, resume=False, multi_node=False, quiet=False):
     """Train with ``config`` into run directory ``out``; returns the trainer.
+
+    Rank 0 holds ``out``'s lock (:data:`LOCK`) for the whole run, so a second run into the
+    same folder is refused, naming the process that holds it. Nothing but the lock file is
+    written in ``out`` until the run is accepted (:func:`check_run_folder`) and, on a
+    resume, its snapshot has been loaded.
+
+    SIGTERM or SIGINT stop the run after the current iteration (on every rank at the same
+    one): a snapshot is written, not the final model, a line on stderr says how to
+    continue, and the returned trainer's ``stop_trigger.stopped_by`` names the signal.
 
     Under ``multi_node`` an error on any rank aborts all of them (MPI_Abort),
     after printing it, instead of leaving the others waiting forever.
     """
+    from gqn import files
     from gqn.ops.random_state import latent_noise
     os.environ.setdefault('MPLBACKEND', 'Agg')
     comm = _communicator(multi_node, config)
     _check_batch(config, comm)
+    lead = comm is None or comm.rank == 0
     try:
-        return _train(config, out, comm, resume, quiet)
+        with contextlib.ExitStack() as held:
+            if lead:
+                files.writable_folder(out)
+                held.enter_context(files.folder_lock(out, LOCK, lambda holder: (
+                    '%s is being trained by %s: wait for it to finish (or stop it), or '
+                    'choose another --out' % (out, holder))))
+            config = check_run_folder(config, out, resume,
+                                      report=print if lead else (lambda line: None))
+            return _train(config, out, comm, resume, quiet)
     except Exception as e:
         if comm is None or comm.size == 1:
             raise
@@ -279,10 +404,15 @@ def train(config, out, resume=False, multi_node=False, quiet=False):
 
 
 def _train(config, out, comm, resume, quiet):
+    import signal
+    import sys
+
     from gqn import files
     from gqn.errors import GQNError
     from gqn.kernels import blas
+    from gqn.model.hyperparams import HyperParameters
     from gqn.model.weights import save_model
+    from gqn.training.config import describe_changes
     from gqn.training.snapshot import (
         RANK_STATE,
         SNAPSHOT_DIR,
@@ -294,6 +424,7 @@ def _train(config, out, comm, resume, quiet):
     )
 
     lead = comm is None or comm.rank == 0
+    report = print if lead else (lambda line: None)
     trainer = build_trainer(config, out, comm, quiet=quiet)
     model = trainer.updater.get_optimizer('main').target.model
     # the derived hyperparameters go into config.json, so a resume rebuilds the same model
@@ -301,21 +432,20 @@ def _train(config, out, comm, resume, quiet):
                                    'position_scale': model.hp.position_scale,
                                    'logvar_bound': model.hp.logvar_bound},
                             processes=1 if comm is None else comm.size)
-    if lead:
-        os.makedirs(os.path.join(out, SNAPSHOT_DIR), exist_ok=True)
-        config.to_json(os.path.join(out, 'config.json'))
-        model.hp.to_json(os.path.join(out, 'hyperparams.json'))
-        model.hp.to_json(os.path.join(out, SNAPSHOT_DIR, 'hyperparams.json'))
     if resume:
-        report = print if lead else (lambda line: None)
-        if lead:
-            for name in files.remove_partial_files(os.path.join(out, SNAPSHOT_DIR)):
-                print('removed %s (a snapshot being written when the run stopped)' % name)
-        if comm is not None:
-            comm.mpi_comm.Barrier()  # rank 0 has cleaned up before the others read
+        # everything that can refuse the resume comes before the first write
+        stored = os.path.join(out, SNAPSHOT_DIR, 'hyperparams.json')
+        if os.path.exists(stored):
+            old = HyperParameters.from_json(stored).to_dict()
+            changed = [('model.' + k, old[k], v) for k, v in model.hp.to_dict().items()
+                       if old[k] != v]
+            if changed:
+                raise GQNError('cannot resume %s: its snapshots hold another model (%s, from '
+                               '%s)' % (out, describe_changes(changed), stored))
         path = latest_good_snapshot(out, report)
         if path is None:
-            raise GQNError('no snapshot in %s to resume from' % os.path.join(out, SNAPSHOT_DIR))
+            raise GQNError('every snapshot in %s is damaged: nothing to resume from'
+                           % os.path.join(out, SNAPSHOT_DIR))
         same_processes = iterator_fits(trainer, path)
         if lead and same_processes:
             load_snapshot(trainer, path)
@@ -328,18 +458,39 @@ def _train(config, out, comm, resume, quiet):
                 report('note: %s was written by a run with another number of processes: '
                        'the data order restarts, parameters, Adam moments and schedules '
                        'continue' % path)
-        if not quiet and lead:
-            print('resuming from %s (iteration %d)' % (path, trainer.updater.iteration))
+    if lead:
+        for name in files.remove_partial_files(os.path.join(out, SNAPSHOT_DIR)):
+            print('removed %s (a snapshot being written when the run stopped)' % name)
+        os.makedirs(os.path.join(out, SNAPSHOT_DIR), exist_ok=True)
+        config.to_json(os.path.join(out, 'config.json'))
+        model.hp.to_json(os.path.join(out, 'hyperparams.json'))
+        model.hp.to_json(os.path.join(out, SNAPSHOT_DIR, 'hyperparams.json'))
+    if resume and not quiet and lead:
+        print('resuming from %s (iteration %d)' % (path, trainer.updater.iteration))
     if not quiet and lead:
         print('NumPy BLAS: %s' % blas.describe())
-    trainer.run(show_loop_exception_msg=False)
+    with stop_on_signals(trainer.stop_trigger):
+        trainer.run(show_loop_exception_msg=False)
+        stopped_by = trainer.stop_trigger.stopped_by
+        if lead:
+            snapshot = os.path.join(
+                out, SNAPSHOT_DIR, 'snapshot_iter_%d.npz' % trainer.updater.iteration)
+            if latest_snapshot(out) != snapshot:
+                Snapshot(config.keep_snapshots)(trainer)
+    if stopped_by and lead:
+        print('gqn train: stopped by %s at iteration %d; snapshot %s; continue with: '
+              'gqn train --out %s --resume' % (signal.Signals(stopped_by).name,
+                                               trainer.updater.iteration, snapshot, out),
+              file=sys.stderr)
+    if comm is not None:
+        # no rank ends before the snapshot is written: mpiexec kills the others when a rank
+        # exits with a non-zero status (128 + signal)
+        comm.mpi_comm.Barrier()
+    if stopped_by:
+        return trainer
     if lead:
-        if latest_snapshot(out) != os.path.join(
-                out, SNAPSHOT_DIR, 'snapshot_iter_%d.npz' % trainer.updater.iteration):
-            Snapshot(config.keep_snapshots)(trainer)
         save_model(os.path.join(out, 'model'), model)
         if not quiet:
             print('trained %d iterations; model: %s'
                   % (trainer.updater.iteration, os.path.join(out, 'model')))
     return trainer
-
