@@ -164,7 +164,6 @@ def test_nan_stops_with_message_and_keeps_last_good_snapshot(synthetic_dataset, 
     good = params(os.path.join(run, 'snapshots', 'snapshot_iter_4.npz'))
     blowup = tiny_config(synthetic_dataset, iterations=40, lr_start=1e30, lr_end=1e30,
                          snapshot_interval=1)
-    blowup.to_json(os.path.join(run, 'config.json'))
     with pytest.raises(GQNError, match='became (nan|inf)|not finite'):
         train(blowup, run, resume=True, quiet=True)
     snapshots = sorted(os.listdir(os.path.join(run, 'snapshots')))
