@@ -1,8 +1,8 @@
 """The hyperparameters of a GQN model, saved as JSON beside every snapshot."""
 import dataclasses
-import json
 
 from gqn.errors import GQNError
+from gqn.files import read_json
 
 REPRESENTATIONS = ('tower', 'pool', 'pyramid')
 #: ``viewpoint_frame`` values (:func:`gqn.model.gqn.to_query_frame`).
@@ -131,13 +131,7 @@ class HyperParameters:
     @classmethod
     def from_json(cls, path):
         """Read hyperparameters written by :meth:`to_json`."""
-        try:
-            with open(path) as f:
-                d = json.load(f)
-        except OSError as e:
-            raise GQNError('cannot read hyperparameters %s: %s' % (path, e.strerror)) from None
-        except ValueError as e:
-            raise GQNError('%s is not valid JSON: %s' % (path, e)) from None
+        d = read_json(path, 'hyperparameters')
         try:
             return cls.from_dict(d)
         except GQNError as e:

@@ -1,11 +1,11 @@
 """Training configuration: paper defaults, TOML presets, command-line overrides."""
 import dataclasses
-import json
 import os
 
 from gqn.errors import GQNError
+from gqn.files import read_json, read_toml
 from gqn.model.hyperparams import check_objective
-from gqn.resources import builtin_folder, parse_override, toml_names, tomllib
+from gqn.resources import builtin_folder, parse_override, toml_names
 
 #: ``communicator`` values: 'auto' picks 'naive' (CPU) or 'pure_nccl' (CUDA).
 COMMUNICATORS = ('auto', 'naive', 'flat', 'pure_nccl')
@@ -91,13 +91,7 @@ class TrainConfig:
 
     @classmethod
     def from_toml(cls, path):
-        try:
-            with open(path, 'rb') as f:
-                return cls.from_dict(tomllib.load(f), where=path)
-        except OSError as e:
-            raise GQNError('cannot read preset %s (%s)' % (path, e.strerror)) from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-            raise GQNError('%s: invalid TOML (%s)' % (path, e)) from None
+        return cls.from_dict(read_toml(path, 'preset'), where=path)
 
     def replace(self, **changes):
         return self.from_dict({**dataclasses.asdict(self), **changes})
@@ -111,8 +105,7 @@ class TrainConfig:
 
     @classmethod
     def from_json(cls, path):
-        with open(path) as f:
-            return cls.from_dict(json.load(f), where=path)
+        return cls.from_dict(read_json(path, 'config'), where=path)
 
 
 def apply_overrides(config, overrides):

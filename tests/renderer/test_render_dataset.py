@@ -202,8 +202,9 @@ def test_a_render_that_cannot_fit_is_refused_before_it_starts(tmp_path, capsys):
                  '1000000000000', '--test-scenes', '5', '--set', 'views=5',
                  '--no-progress']) == 2
     assert 'of disk' in capsys.readouterr().err
-    assert main(['render', 'shepard_matzler_demo', '--out', out, '--train-scenes', '1',
-                 '--test-scenes', '1', '--set', 'image_size=100000', '--no-progress']) == 2
+    assert main(['render', 'shepard_matzler_demo', '--out', out, '--train-scenes', '1000',
+                 '--test-scenes', '1', '--set', 'image_size=4096', '--set',
+                 'scenes_per_shard=1000', '--no-progress']) == 2
     assert 'of memory' in capsys.readouterr().err
     assert time.perf_counter() - start < 30 and not os.path.exists(out)
 
