@@ -4,18 +4,40 @@ Every file the project writes (shards, manifests, configs, snapshots, weights,
 PNGs, GIFs) goes through :func:`atomic_write`: written under
 :func:`temp_name` beside its final path, synced, renamed into place, and the
 folder synced. An interrupted writer leaves only ``*.tmp<pid>`` files behind,
-which :func:`remove_partial_files` deletes. A command that writes a folder holds
-its :func:`folder_lock`, so a second one into the same folder is refused.
+which :func:`remove_partial_files` deletes.
+
+Every JSON or TOML file the project reads from disk (manifests, scene specs,
+configs, hyperparameters, recipes, presets) goes through :func:`read_json` or
+:func:`read_toml`: any way such a file can be bad, nested thousands deep
+included, is one :class:`~gqn.errors.GQNError` line naming it.
+
+A command that fills a folder (render, import, train) holds its :func:`folder_lock`,
+so a second one into the same folder is refused, naming the holder.
 """
 import contextlib
 import errno
 import json
 import os
 import re
+import socket
 
 import numpy as np
 
 from gqn.errors import GQNError
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the same parser as the tomli package
+    import tomli as tomllib
+
+#: How deep the JSON and TOML files the project reads may nest. Its own files nest 6 levels
+#: at most (a scene spec's mesh texture); the parsers and the code that walks what they return
+#: recurse, and Python's stack gives out near 1,000 levels.
+MAX_DEPTH = 100
+
+
+class NoSpaceError(GQNError):
+    """A write failed for want of space (``ENOSPC``, or ``EFBIG`` past a file size limit)."""
 
 
 def _fsync_replace(tmp, path):
@@ -42,8 +64,9 @@ def atomic_write(path, write, mode='wb', size_hint=None):
 
     Raises:
         GQNError: when the file cannot be written (no space, no permission, a path under a
-            file): one line naming ``path``, and ``size_hint`` bytes when space ran out. The
-            temporary file is removed and an existing ``path`` is left as it was.
+            file): one line naming ``path``; a :class:`NoSpaceError` giving ``size_hint``
+            bytes when space ran out. The temporary file is removed and an existing ``path``
+            is left as it was.
     """
     tmp = temp_name(path)
     try:
@@ -57,9 +80,19 @@ def atomic_write(path, write, mode='wb', size_hint=None):
             os.remove(tmp)
         if not isinstance(e, OSError):
             raise
-        need = ' (about %.1f MB needed)' % (size_hint / 1e6) if (
-            size_hint and e.errno in (errno.ENOSPC, errno.EFBIG)) else ''
-        raise GQNError('cannot write %s: %s%s' % (path, e.strerror or e, need)) from None
+        message = 'cannot write %s: %s' % (path, e.strerror or e)
+        if e.errno in (errno.ENOSPC, errno.EFBIG):
+            raise NoSpaceError(message + (' (%s needed)' % format_size(size_hint)
+                                          if size_hint else '')) from None
+        raise GQNError(message) from None
+
+
+def format_size(nbytes):
+    """``nbytes`` for people: ``'512 B'``, ``'3.4 kB'``, ``'1.2 GB'`` (powers of 1000)."""
+    for unit, scale in (('TB', 1e12), ('GB', 1e9), ('MB', 1e6), ('kB', 1e3)):
+        if nbytes >= scale:
+            return '%.1f %s' % (nbytes / scale, unit)
+    return '%d B' % nbytes
 
 
 def write_npz(f, arrays):
@@ -94,10 +127,8 @@ def atomic_save_npy(path, array):
 
 def atomic_write_json(path, obj):
     """Write ``obj`` as indented JSON to ``path`` atomically."""
-    def write(f):
-        json.dump(obj, f, indent=1, sort_keys=True)
-        f.write('\n')
-    atomic_write(path, write, mode='w')
+    text = json.dumps(obj, indent=1, sort_keys=True) + '\n'
+    atomic_write(path, lambda f: f.write(text), mode='w', size_hint=len(text.encode()))
 
 
 def _process_ended(pid):
@@ -148,10 +179,65 @@ def remove_partial_files(root, names=None):
     return removed
 
 
+def check_depth(value, where):
+    """Raise :class:`GQNError` (``where: nested more than MAX_DEPTH levels deep``) when the
+    lists and dicts of ``value`` nest deeper than :data:`MAX_DEPTH`; walks without recursion."""
+    stack = [(value, 1)] if isinstance(value, (dict, list)) else []
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise GQNError('%s: nested more than %d levels deep' % (where, MAX_DEPTH))
+        children = value.values() if isinstance(value, dict) else value
+        stack.extend((c, depth + 1) for c in children if isinstance(c, (dict, list)))
+
+
+def _too_deep(path, what):
+    return GQNError('%s: unreadable %s: nested more than %d levels deep' % (path, what, MAX_DEPTH))
+
+
+def read_json(path, what):
+    """The value of the JSON file ``path``, a ``what`` (``'manifest'``, ``'scene specs'``).
+
+    Raises:
+        GQNError: one line naming ``path`` and ``what`` when the file cannot be read, is not
+            UTF-8 JSON, or nests deeper than :data:`MAX_DEPTH`.
+    """
+    try:
+        with open(path, 'rb') as f:
+            value = json.load(f)
+    except OSError as e:
+        raise GQNError('cannot read %s %s (%s)' % (what, path, e.strerror or e)) from None
+    except RecursionError:
+        raise _too_deep(path, what) from None
+    except ValueError as e:  # UnicodeDecodeError included
+        raise GQNError('%s: unreadable %s: not valid JSON (%s)' % (path, what, e)) from None
+    check_depth(value, '%s: unreadable %s' % (path, what))
+    return value
+
+
+def read_toml(path, what):
+    """The table of the TOML file ``path``, a ``what`` (``'recipe'``, ``'preset'``).
+
+    Raises:
+        GQNError: as :func:`read_json` does.
+    """
+    try:
+        with open(path, 'rb') as f:
+            value = tomllib.load(f)
+    except OSError as e:
+        raise GQNError('cannot read %s %s (%s)' % (what, path, e.strerror or e)) from None
+    except RecursionError:
+        raise _too_deep(path, what) from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise GQNError('%s: unreadable %s: not valid TOML (%s)' % (path, what, e)) from None
+    check_depth(value, '%s: unreadable %s' % (path, what))
+    return value
+
+
 @contextlib.contextmanager
-def folder_lock(root, name, busy):
-    """Hold the lock file ``<root>/<name>`` (``flock``) while working in ``root``, creating
-    ``root`` if needed.
+def folder_lock(root, name, doing):
+    """Hold the lock file ``<root>/<name>`` (``flock``) while filling folder ``root``,
+    creating ``root`` if needed.
 
     The file names its holder (``process <pid> on <host>``) and is removed on release. A lock
     file left by a killed process does not block: the kernel released its ``flock``.
@@ -159,14 +245,14 @@ def folder_lock(root, name, busy):
     Args:
         root (str): the folder.
         name (str): the lock file's name in it.
-        busy (callable): ``busy(holder)`` is the message when another process holds the
-            lock, ``holder`` naming it.
+        doing (str): what the holder does to ``root``, for the error: ``'rendered'``,
+            ``'trained'``.
 
     Raises:
-        GQNError: ``busy(holder)`` when another process holds the lock.
+        GQNError: when another process holds it: ``<root> is being <doing> by process <pid>
+            on <host>: ...``.
     """
     import fcntl
-    import socket
     os.makedirs(root, exist_ok=True)
     path = os.path.join(root, name)
     while True:
@@ -177,7 +263,8 @@ def folder_lock(root, name, busy):
             f.seek(0)
             holder = f.read().strip() or 'another process'
             f.close()
-            raise GQNError(busy(holder)) from None
+            raise GQNError('%s is being %s by %s: wait for it to finish (or stop it), '
+                           'or choose another --out' % (root, doing, holder)) from None
         try:
             if os.stat(path).st_ino == os.fstat(f.fileno()).st_ino:
                 break

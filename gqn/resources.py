@@ -1,13 +1,10 @@
 """The built-in recipes and presets: where they are (checkout or installed wheel), the
-TOML reader for them, and the ``--set KEY=VALUE`` parser of both."""
+TOML parser for them (files are read with :func:`gqn.files.read_toml`), and the
+``--set KEY=VALUE`` parser of both."""
 import os
 
 from gqn.errors import GQNError
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10: the same parser as the tomli package
-    import tomli as tomllib
+from gqn.files import MAX_DEPTH, check_depth, tomllib
 
 __all__ = ['builtin_folder', 'parse_override', 'toml_names', 'tomllib']
 
@@ -51,4 +48,8 @@ def parse_override(text):
         value = tomllib.loads('v = ' + value)['v']
     except tomllib.TOMLDecodeError:
         value = value.strip()
+    except RecursionError:
+        raise GQNError('override %r: nested more than %d levels deep'
+                       % (key, MAX_DEPTH)) from None
+    check_depth(value, 'override %r' % key)
     return tuple(key.split('.')), value

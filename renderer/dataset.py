@@ -11,7 +11,6 @@ missing shards.
 This module does not import OpenGL at import time; rendering workers do.
 """
 import contextlib
-import json
 import math
 import multiprocessing
 import os
@@ -157,8 +156,10 @@ def render_shard(manifest, root, split, index, view_renderer, sampler=None):
 _WORKER = {}
 
 
-def _init_worker():
+def _init_worker(parent):
+    from gqn import processes
     from renderer import platform
+    processes.init_worker(parent)
     platform.worker_environment()
 
 
@@ -188,15 +189,14 @@ LOCK = 'render.lock'
 
 
 def render_lock(root):
-    """Hold ``<root>/render.lock`` while rendering into ``root`` (:func:`gqn.files.folder_lock`).
+    """Hold ``<root>/render.lock`` while rendering into ``root`` (a context manager,
+    :func:`gqn.files.folder_lock`).
 
     Raises:
         GQNError: when another process holds it (a second ``gqn render`` into the same
             folder would render every shard twice).
     """
-    return files.folder_lock(root, LOCK, lambda holder: (
-        '%s is being rendered by %s: wait for it to finish (or stop it), or choose another '
-        '--out' % (root, holder)))
+    return files.folder_lock(root, LOCK, 'rendered')
 
 
 def prepare_root(root, manifest):
@@ -209,8 +209,9 @@ def prepare_root(root, manifest):
     existing = shards.read_manifest(root)
     marker = os.path.join(root, shards.IN_PROGRESS)
     if existing is None and os.path.exists(marker):
-        with open(marker) as f:
-            existing = json.load(f)
+        existing = files.read_json(marker, 'render marker')
+        if not isinstance(existing, dict):
+            raise GQNError('%s: not a render marker (a JSON object)' % marker)
     if existing is not None:
         diff = _recipe_diff(existing.get('recipe', {}), manifest['recipe'])
         if diff:
@@ -244,11 +245,10 @@ def _existing_parent(path):
     return path
 
 
-def _size(nbytes):
-    for unit, scale in (('TB', 1e12), ('GB', 1e9), ('MB', 1e6)):
-        if nbytes >= scale:
-            return '%.1f %s' % (nbytes / scale, unit)
-    return '%.0f kB' % (nbytes / 1e3)
+def _scene_bytes(manifest):
+    """About how many bytes of disk (and of memory while it renders) one scene takes."""
+    size, views = manifest['image_size'], manifest['views']
+    return views * (size * size * 3 + shards.VIEWPOINT_SIZE * 4) + 1000  # + its spec
 
 
 def check_resources(manifest, root, workers=1):
@@ -256,28 +256,28 @@ def check_resources(manifest, root, workers=1):
     its shards need (less what ``root`` already holds), or the memory one shard takes
     while it is rendered, in each of ``workers`` processes."""
     size, views = manifest['image_size'], manifest['views']
-    scene_bytes = views * (size * size * 3 + shards.VIEWPOINT_SIZE * 4) + 1000  # + its spec
+    per_scene = _scene_bytes(manifest)
     scenes = sum(info['scenes'] for info in manifest['splits'].values())
     try:
         memory = os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE')
     except (ValueError, OSError, AttributeError):
         memory = None
-    per_shard = min(manifest['scenes_per_shard'], scenes) * scene_bytes
+    per_shard = min(manifest['scenes_per_shard'], scenes) * per_scene
     if memory is not None and per_shard * workers > memory:
         raise GQNError('%s: a shard of %d scenes of %d views at %dx%d takes %s of memory '
                        'while it renders (x %d workers), the machine has %s: lower '
                        'scenes_per_shard or image_size'
                        % (root, manifest['scenes_per_shard'], views, size, size,
-                          _size(per_shard), workers, _size(memory)))
+                          files.format_size(per_shard), workers, files.format_size(memory)))
     have = 0
     if os.path.isdir(root):
-        have = sum(os.path.getsize(os.path.join(d, f)) for d, _, files in os.walk(root)
-                   for f in files)
-    need = scenes * scene_bytes - have
+        have = sum(os.path.getsize(os.path.join(d, f)) for d, _, names in os.walk(root)
+                   for f in names)
+    need = scenes * per_scene - have
     free = shutil.disk_usage(_existing_parent(root)).free
     if need > free:
         raise GQNError('%s: %d scenes of %d views at %dx%d need %s of disk, %s is free there'
-                       % (root, scenes, views, size, size, _size(need), _size(free)))
+                       % (root, scenes, views, size, size, files.format_size(need), files.format_size(free)))
 
 
 def pending_shards(manifest, root):
@@ -359,8 +359,7 @@ def _render_tasks(name, manifest, root, todo, workers, progress, log):
     """Render shards ``todo`` (``(split, index)`` pairs) with ``workers`` processes."""
     if not todo:
         return {'scenes': 0, 'shards': 0, 'seconds': 0.0}
-    per_shard = manifest['scenes_per_shard']
-    scenes = sum(min(per_shard, manifest['splits'][s]['scenes'] - i * per_shard) for s, i in todo)
+    scenes = _scene_count(manifest, todo)
     tasks = [(manifest, root, split, i) for split, i in todo]
     from tqdm import tqdm
     bar = tqdm(total=scenes, unit='scene', desc='render %s' % name, disable=not progress,
@@ -372,13 +371,19 @@ def _render_tasks(name, manifest, root, todo, workers, progress, log):
         results = _render_serial(tasks)
     else:
         ctx = multiprocessing.get_context('spawn')
-        pool = ctx.Pool(min(workers, len(tasks)), initializer=_init_worker)
+        pool = ctx.Pool(min(workers, len(tasks)), initializer=_init_worker,
+                        initargs=(os.getpid(),))
         results = pool.imap_unordered(_render_task, tasks)
     try:
         for n in results:
             done += n
             bar.update(n)
             bar.set_postfix_str('%.0f views/s' % (done * manifest['views'] / (time.time() - start)))
+    except files.NoSpaceError as e:  # the disk filled up after check_resources
+        left = pending_shards(manifest, root)
+        raise files.NoSpaceError('%s; the %d shards not written yet need about %s more' % (
+            e, len(left), files.format_size(_scene_count(manifest, left) * _scene_bytes(manifest))
+        )) from None
     finally:
         bar.close()
         if pool is not None:
@@ -389,6 +394,12 @@ def _render_tasks(name, manifest, root, todo, workers, progress, log):
         root, done, done * manifest['views'], len(todo), seconds,
         done * manifest['views'] / max(seconds, 1e-9)))
     return {'scenes': done, 'shards': len(todo), 'seconds': seconds}
+
+
+def _scene_count(manifest, todo):
+    """Scenes in shards ``todo`` (``(split, index)`` pairs; a split's last shard may be short)."""
+    per_shard = manifest['scenes_per_shard']
+    return sum(min(per_shard, manifest['splits'][s]['scenes'] - i * per_shard) for s, i in todo)
 
 
 def _render_serial(tasks):

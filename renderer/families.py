@@ -68,6 +68,11 @@ from gqn.errors import GQNError
 #: Entry-point group where installed packages register scene families.
 ENTRY_POINT_GROUP = 'gqn.scene_families'
 
+#: Most ``colors`` (evenly spaced hues) a built-in family takes: the hue circle at full
+#: saturation has 6 x 255 = 1530 distinct 8-bit RGB colours, so more hues repeat colours
+#: (and a palette of millions only costs time and memory).
+MAX_COLORS = 1530
+
 
 class SceneFamily:
     """Base of scene families.

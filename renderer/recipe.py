@@ -7,11 +7,18 @@ Unknown keys and bad values raise :class:`~gqn.errors.GQNError`.
 :func:`load_recipe` returns the *resolved* recipe: every key present, defaults
 filled in; the manifest stores it and two datasets are compatible exactly when
 their resolved recipes are equal.
+
+Every number in ``[scene]`` and ``[camera]`` must be finite and within
+:data:`MAX_MAGNITUDE`, a ``[scene]`` key whose default is a number takes a number
+(or a list), and the counts that size the work have upper bounds
+(:data:`MAX_COUNTS`, and each family's own), so a recipe either renders or is one
+error line naming the key, before anything is computed.
 """
 import os
 
 from gqn.errors import GQNError
-from gqn.resources import builtin_folder, parse_override, toml_names, tomllib
+from gqn.files import read_toml
+from gqn.resources import builtin_folder, parse_override, toml_names
 from renderer import camera
 from renderer.families import get_family
 
@@ -27,6 +34,17 @@ DATASET_DEFAULTS = {
     'antialias': False,       # 4x multisampling
     'shadows': False,         # shadow maps for directional lights
 }
+
+#: Upper bounds of the top-level counts that size every scene's work.
+MAX_COUNTS = {
+    'image_size': 4096,  # px: GQN models see 32-128 px; one 4096 px view is 50 MB of pixels
+    'views': 10000,      # per scene: DeepMind's largest (mazes) has 300; a model conditions on ~20
+}
+
+#: Largest magnitude of a number in ``[scene]`` and ``[camera]`` (world units, degrees,
+#: counts): a camera 1e6 units from a unit-sized scene sees less than a pixel of it, and
+#: float32 viewpoints (``3.4e38`` at most) stay far from overflowing.
+MAX_MAGNITUDE = 1e6
 
 #: Where bare recipe names are looked up: the checkout's ``datasets/`` folder, or
 #: its copy ``renderer/recipes/`` in an installed wheel.
@@ -76,6 +94,31 @@ def _check_table(where, table, defaults):
     return out
 
 
+def _is_number(x):
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def _check_numbers(where, value):
+    """Every number in ``value`` (nested tables and lists) is within +-:data:`MAX_MAGNITUDE`
+    (so finite); ``where`` names it (``'camera.max_distance'``)."""
+    if isinstance(value, dict):
+        for key, v in value.items():
+            _check_numbers('%s.%s' % (where, key), v)
+    elif isinstance(value, list):
+        for v in value:
+            _check_numbers(where, v)
+    elif _is_number(value) and not abs(value) <= MAX_MAGNITUDE:
+        raise GQNError('%s must be a finite number within +-%g, got %r'
+                       % (where, MAX_MAGNITUDE, value))
+
+
+def _check_scene_types(scene_raw, defaults):
+    """A ``[scene]`` key whose default is a number takes a number (or a list: ``[min, max]``)."""
+    for key, value in scene_raw.items():
+        if _is_number(defaults[key]) and not (_is_number(value) or isinstance(value, list)):
+            raise GQNError('scene.%s must be a number, got %r' % (key, value))
+
+
 def _absolute_paths(scene_raw, keys, base_dir):
     """Make the path values of ``keys`` absolute relative to ``base_dir``."""
     out = dict(scene_raw)
@@ -106,6 +149,9 @@ def resolve(raw, base_dir=None):
     for key in ('image_size', 'views', 'scenes_per_shard'):
         if recipe[key] <= 0:
             raise GQNError('%s must be positive, got %d' % (key, recipe[key]))
+    for key, bound in MAX_COUNTS.items():
+        if recipe[key] > bound:
+            raise GQNError('%s must be at most %d, got %d' % (key, bound, recipe[key]))
     if recipe['views'] < 2:
         raise GQNError('views must be at least 2 (a context and a query), got %d' % recipe['views'])
     for key in ('train_scenes', 'test_scenes', 'seed'):
@@ -115,6 +161,9 @@ def resolve(raw, base_dir=None):
         raise GQNError('train_scenes + test_scenes must be positive')
     family = get_family(recipe['family'], search=(base_dir,))
     _unknown_keys('scene.', scene_raw, family.defaults)
+    _check_scene_types(scene_raw, family.defaults)
+    _check_numbers('scene', scene_raw)
+    _check_numbers('camera', camera_raw)
     recipe['scene'] = family(_absolute_paths(scene_raw, family.path_keys, base_dir)).params
     kind = camera_raw.get('type', family.camera)
     keys = camera.camera_keys(kind)
@@ -137,11 +186,7 @@ def load_recipe(name, overrides=()):
         tuple: ``(name, recipe)``, the recipe resolved by :func:`resolve`.
     """
     path = find_recipe(name)
-    try:
-        with open(path, 'rb') as f:
-            raw = tomllib.load(f)
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise GQNError('%s: cannot read recipe (%s)' % (path, e)) from None
+    raw = read_toml(path, 'recipe')
     for text in overrides:
         keys, value = parse_override(text)
         table = raw

@@ -6,7 +6,7 @@ import numpy as np
 
 from gqn.errors import GQNError
 from renderer import scene_spec
-from renderer.families import SceneFamily
+from renderer.families import MAX_COLORS, SceneFamily
 from renderer.textures import KINDS
 
 #: Object shapes a room may hold (trimesh primitives, see renderer/draw.py).
@@ -83,8 +83,11 @@ class Rooms(SceneFamily):
         for key in ('room_size', 'wall_height', 'grid_spacing', 'light_intensity'):
             if not (_number(p[key]) and p[key] > 0):
                 raise GQNError('scene.%s must be positive, got %r' % (key, p[key]))
-        if not 1 <= p['min_objects'] <= p['max_objects'] <= 9:
-            raise GQNError('scene: need 1 <= min_objects <= max_objects <= 9 (a 3x3 grid), got %r, %r'
+        counts = (p['min_objects'], p['max_objects'])
+        if not (all(isinstance(c, int) and not isinstance(c, bool) for c in counts)
+                and 1 <= counts[0] <= counts[1] <= 9):
+            raise GQNError('scene: min_objects and max_objects must be ints with 1 <= min_objects '
+                           '<= max_objects <= 9 (a 3x3 grid), got %r, %r'
                            % (p['min_objects'], p['max_objects']))
         if max_radius > p['grid_spacing'] / 2:
             raise GQNError('scene: the largest objects (footprint radius %.3f) do not fit grid '
@@ -98,8 +101,8 @@ class Rooms(SceneFamily):
             if not p[key] or bad:
                 raise GQNError('scene.%s must be a non-empty list of checker, stripes, bricks, '
                                'noise, gradient, got %r' % (key, p[key]))
-        if not (isinstance(p['colors'], int) and p['colors'] >= 1):
-            raise GQNError('scene.colors must be a positive int, got %r' % (p['colors'],))
+        if not (isinstance(p['colors'], int) and 1 <= p['colors'] <= MAX_COLORS):
+            raise GQNError('scene.colors must be an int in 1..%d, got %r' % (MAX_COLORS, p['colors']))
         if not (isinstance(p['texture_size'], int) and 4 <= p['texture_size'] <= 1024):
             raise GQNError('scene.texture_size must be an int in 4..1024, got %r' % (p['texture_size'],))
         if not (_number(p['ambient']) and p['ambient'] >= 0):

@@ -5,7 +5,12 @@ import numpy as np
 
 from gqn.errors import GQNError
 from renderer import scene_spec
-from renderer.families import SceneFamily
+from renderer.families import MAX_COLORS, SceneFamily
+
+#: Most cubes an object may have: Shepard-Metzler objects have 5-10; at 1000 the random
+#: walk (which restarts when it traps itself) still takes ~0.1 s a scene, and its time
+#: grows as the square of the count.
+MAX_CUBES = 1000
 
 _STEPS = np.array([[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]])
 
@@ -44,14 +49,13 @@ class ShepardMatzler(SceneFamily):
         super().__init__(params)
         p = self.params
         cubes = p['cubes']
-        if isinstance(cubes, list):
-            if (len(cubes) != 2 or not all(isinstance(c, int) for c in cubes)
-                    or not 1 <= cubes[0] <= cubes[1]):
-                raise GQNError('scene.cubes must be a positive int or [min, max], got %r' % (cubes,))
-        elif not (isinstance(cubes, int) and not isinstance(cubes, bool) and cubes >= 1):
-            raise GQNError('scene.cubes must be a positive int or [min, max], got %r' % (cubes,))
-        if not (isinstance(p['colors'], int) and p['colors'] >= 1):
-            raise GQNError('scene.colors must be a positive int, got %r' % (p['colors'],))
+        counts = cubes if isinstance(cubes, list) and len(cubes) == 2 else [cubes, cubes]
+        if not (all(isinstance(c, int) and not isinstance(c, bool) for c in counts)
+                and 1 <= counts[0] <= counts[1] <= MAX_CUBES):
+            raise GQNError('scene.cubes must be an int in 1..%d or [min, max] within it, got %r'
+                           % (MAX_CUBES, cubes))
+        if not (isinstance(p['colors'], int) and 1 <= p['colors'] <= MAX_COLORS):
+            raise GQNError('scene.colors must be an int in 1..%d, got %r' % (MAX_COLORS, p['colors']))
         for key in ('cube_size', 'light_intensity'):
             if not (_is_number(p[key]) and p[key] > 0):
                 raise GQNError('scene.%s must be positive, got %r' % (key, p[key]))

@@ -12,6 +12,7 @@ import importlib
 import sys
 
 from gqn.errors import GQNError
+from gqn.processes import Terminated
 
 # (subcommand, module, one-line help)
 COMMANDS = [
@@ -56,7 +57,10 @@ def main(argv=None):
         where = '%s: ' % e.filename if e.filename is not None else ''
         print('gqn %s: error: %s%s' % (args.command, where, e.strerror or e), file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:  # SIGINT, or SIGTERM where a command asked for it
+        if isinstance(e, Terminated):
+            print('gqn %s: terminated' % args.command, file=sys.stderr)
+            return 143
         print('gqn %s: interrupted' % args.command, file=sys.stderr)
         return 130
     return status or 0

@@ -32,5 +32,8 @@ def configure_import_deepmind(parser):
 
 
 def run_import_deepmind(args):
-    return deepmind.import_dataset(args.src, args.out, args.dataset, args.size, args.filter,
-                                   args.splits, args.workers, args.limit_files, args.on_corrupt)
+    from gqn.processes import sigterm_raises
+    with sigterm_raises():  # the pool is stopped on the way out, then one line
+        return deepmind.import_dataset(args.src, args.out, args.dataset, args.size,
+                                       args.filter, args.splits, args.workers,
+                                       args.limit_files, args.on_corrupt)

@@ -27,6 +27,7 @@ def configure_render(parser):
 def run_render(args):
     import json
 
+    from gqn.processes import sigterm_raises
     from renderer.dataset import render_dataset
     from renderer.recipe import load_recipe
     overrides = list(args.set)
@@ -37,8 +38,9 @@ def run_render(args):
         overrides.append('scene.mnist=%s' % json.dumps(os.path.abspath(args.mnist)))
     name, recipe = load_recipe(args.recipe, overrides)
     root = args.out or os.path.join('datasets', name)
-    render_dataset(name, recipe, root, workers=args.workers, progress=not args.no_progress,
-                   comm=mpi_communicator())
+    with sigterm_raises():  # the pool is stopped on the way out, then one line
+        render_dataset(name, recipe, root, workers=args.workers,
+                       progress=not args.no_progress, comm=mpi_communicator())
     return 0
 
 

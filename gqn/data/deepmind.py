@@ -25,7 +25,6 @@ of a source file; a shard appears under its final name only when complete,
 so a rerun skips finished files and redoes the rest.
 """
 import collections
-import json
 import os
 
 #: Per published dataset: frame size (px), views per scene, file counts.
@@ -43,6 +42,8 @@ FILTERS = ('nearest', 'box', 'bilinear', 'hamming', 'bicubic', 'lanczos')
 SPLITS = ('train', 'test')
 VIEWPOINT_ORDER = ('x', 'y', 'z', 'cos_yaw', 'sin_yaw', 'cos_pitch', 'sin_pitch')
 SOURCES = 'sources'  # <out>/<split>/sources/NNNN.json: what became shard NNNN
+#: Held (``flock``) by the import that writes a root, so a second one says who has it.
+LOCK = 'import.lock'
 KIND = 'import-deepmind'
 
 
@@ -230,6 +231,7 @@ def list_source_files(folder, split):
 
 def _manifest(root, dataset, folder, size, resample, pending):
     """The manifest of what is on disk under ``root``."""
+    from gqn import files
     from gqn.data import shards
     info = DATASETS[dataset]
     manifest = {
@@ -255,16 +257,15 @@ def _manifest(root, dataset, folder, size, resample, pending):
     for split in shards.list_splits(root):
         src_dir = os.path.join(root, split, SOURCES)
         names = shards.list_shards(root, split)
-        files, scenes, corrupt = [], 0, 0
+        converted, scenes, corrupt = [], 0, 0
         for name in names:
-            with open(os.path.join(src_dir, name + '.json')) as f:
-                source = json.load(f)
-            files.append(source['file'])
+            source = files.read_json(os.path.join(src_dir, name + '.json'), 'source record')
+            converted.append(source['file'])
             scenes += source['scenes']
             corrupt += len(source['corrupt'])
             manifest['corrupt_records'] += [dict(c, file=source['file'])
                                             for c in source['corrupt']]
-        manifest['source']['files'][split] = files
+        manifest['source']['files'][split] = converted
         manifest['splits'][split] = {'scenes': scenes, 'shards': len(names),
                                      'corrupt_records': corrupt}
     return manifest
@@ -290,8 +291,10 @@ def _check_compatible(root, dataset, size, resample):
 _queue = None
 
 
-def _init_worker(queue):
+def _init_worker(queue, parent):
     global _queue
+    from gqn import processes
+    processes.init_worker(parent)
     _queue = queue
 
 
@@ -331,16 +334,12 @@ def import_dataset(src, out, dataset=None, size=64, resample='box', splits=None,
 
     Returns:
         int: 0.
+
+    Raises:
+        GQNError: for bad arguments, a source without records, an ``out`` holding another
+            dataset, or another import writing into ``out`` (``out/import.lock``).
     """
-    import multiprocessing
-    import queue as queue_lib
-    import sys
-    from concurrent import futures
-
-    from tqdm import tqdm
-
     from gqn import files
-    from gqn.data import shards
     from gqn.errors import GQNError
     dataset, folder = find_dataset(src, dataset)
     if size < 1:
@@ -357,9 +356,25 @@ def import_dataset(src, out, dataset=None, size=64, resample='box', splits=None,
             raise GQNError('no %s/*.tfrecord files in %s' % (s, folder))
     if not splits:
         raise GQNError('no train/*.tfrecord or test/*.tfrecord files in %s' % folder)
-    root = out
-    _check_compatible(root, dataset, size, resample)
-    os.makedirs(root, exist_ok=True)
+    _check_compatible(out, dataset, size, resample)  # before the lock touches a foreign folder
+    with files.folder_lock(out, LOCK, 'imported into'):
+        return _import_locked(out, dataset, folder, size, resample, splits, sources, workers,
+                              limit_files, on_corrupt)
+
+
+def _import_locked(root, dataset, folder, size, resample, splits, sources, workers,
+                   limit_files, on_corrupt):
+    import multiprocessing
+    import queue as queue_lib
+    import sys
+    from concurrent import futures
+
+    from tqdm import tqdm
+
+    from gqn import files
+    from gqn.data import shards
+    from gqn.errors import GQNError
+    _check_compatible(root, dataset, size, resample)  # again: one may have ended meanwhile
     files.remove_partial_files(root)
     info = DATASETS[dataset]
     tasks = []
@@ -371,8 +386,7 @@ def import_dataset(src, out, dataset=None, size=64, resample='box', splits=None,
         for i, path in enumerate(sources[s]):
             src_json = os.path.join(root, s, SOURCES, shards.shard_name(i) + '.json')
             if shards.shard_exists(root, s, i) and os.path.exists(src_json):
-                with open(src_json) as f:
-                    done_from = json.load(f)['file']
+                done_from = files.read_json(src_json, 'source record')['file']
                 if done_from != os.path.join(s, os.path.basename(path)):
                     raise GQNError('%s: shard %s was converted from %s, but file %d is now %s; '
                                    'choose another --out' % (root, shards.shard_name(i),
@@ -403,9 +417,11 @@ def import_dataset(src, out, dataset=None, size=64, resample='box', splits=None,
             # (BrokenProcessPool) instead of hanging it, as Pool would.
             ctx = multiprocessing.get_context('spawn')
             q = ctx.Queue()
+            others = set(multiprocessing.active_children())
             with futures.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
-                                             initargs=(q,)) as pool:
+                                             initargs=(q, os.getpid())) as pool:
                 running = {pool.submit(_convert_task, t) for t in tasks}
+                pool_processes = set(multiprocessing.active_children()) - others
                 try:
                     while running:
                         try:
@@ -418,7 +434,9 @@ def import_dataset(src, out, dataset=None, size=64, resample='box', splits=None,
                 except futures.BrokenExecutor:
                     raise GQNError('a worker process died (killed, or out of memory?); '
                                    'finished shards are kept: rerun to resume') from None
-                except BaseException:
+                except BaseException:  # Ctrl-C, SIGTERM, a failed file: stop the others now
+                    for p in pool_processes:
+                        p.terminate()
                     pool.shutdown(wait=True, cancel_futures=True)
                     raise
             while True:

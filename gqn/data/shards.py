@@ -14,14 +14,13 @@ image file of a shard is written last, so a shard exists exactly when its
 image file does; an interrupted writer leaves only ``*.tmp*`` files behind,
 which the next run removes.
 """
-import json
 import os
 import re
 
 import numpy as np
 
 from gqn.errors import GQNError
-from gqn.files import atomic_save_npy, atomic_write_json
+from gqn.files import atomic_save_npy, atomic_write_json, read_json
 
 MANIFEST = 'manifest.json'
 IMAGES = 'images'
@@ -102,11 +101,7 @@ def read_manifest(root):
     path = os.path.join(root, MANIFEST)
     if not os.path.exists(path):
         return None
-    try:
-        with open(path) as f:
-            manifest = json.load(f)
-    except (OSError, ValueError) as e:
-        raise GQNError('%s: unreadable manifest (%s)' % (path, e)) from None
+    manifest = read_json(path, 'manifest')
     if not isinstance(manifest, dict) or not isinstance(manifest.get('splits', {}), dict):
         raise GQNError('%s: not a dataset manifest (a JSON object with a "splits" object)'
                        % path)
@@ -144,6 +139,15 @@ def load_array(path, mmap=True):
     if not os.path.exists(path):
         raise GQNError('%s: missing' % path)
     try:
+        with open(path, 'rb') as f:
+            magic = f.read(len(np.lib.format.MAGIC_PREFIX))
+    except OSError as e:
+        raise GQNError('cannot read %s (%s)' % (path, e.strerror or e)) from None
+    if magic != np.lib.format.MAGIC_PREFIX:
+        link = ', a link to %s' % os.path.realpath(path) if os.path.islink(path) else ''
+        raise GQNError('%s: not a .npy file (it does not start with the .npy magic bytes%s)'
+                       % (path, link))
+    try:
         return np.load(path, mmap_mode='r' if mmap else None, allow_pickle=False)
     except (OSError, ValueError, EOFError) as e:
         raise GQNError('%s: corrupt or truncated .npy file (%s)' % (path, e)) from None
@@ -171,11 +175,7 @@ def open_shard(root, split, name):
 
 def read_scene_specs(path, scenes=None):
     """The list of scene specs in a shard's ``scenes/NNNN.json`` (``scenes`` of them)."""
-    try:
-        with open(path) as f:
-            specs = json.load(f)
-    except (OSError, ValueError) as e:
-        raise GQNError('%s: unreadable scene specs (%s)' % (path, e)) from None
+    specs = read_json(path, 'scene specs')
     if not isinstance(specs, list) or (scenes is not None and len(specs) != scenes):
         raise GQNError('%s: expected a list of %s scene specs' % (path, scenes or 'the'))
     return specs
@@ -204,6 +204,11 @@ def check_dataset(root, tolerance=1e-3, check_spec=None):
     """
     manifest = read_manifest(root)
     splits = list_splits(root)
+    if manifest is not None and manifest.get('complete') is False:
+        done = ', '.join('%s %d' % (s, len(list_shards(root, s))) for s in splits) or 'none'
+        raise GQNError('%s is an unfinished import (%s says complete: false; shards converted so '
+                       'far: %s): run the same `gqn import-deepmind` command again to finish it'
+                       % (root, MANIFEST, done))
     if manifest is not None:
         for split in manifest.get('splits', {}):
             if split not in splits:

@@ -1,8 +1,8 @@
 """The hyperparameters of a GQN model, saved as JSON beside every snapshot."""
 import dataclasses
-import json
 
 from gqn.errors import GQNError
+from gqn.files import read_json
 
 REPRESENTATIONS = ('tower', 'pool', 'pyramid')
 #: ``viewpoint_frame`` values (:func:`gqn.model.gqn.to_query_frame`).
@@ -150,13 +150,7 @@ class HyperParameters:
     def from_json(cls, path):
         """Read hyperparameters written by :meth:`to_json`; a file without
         ``logvar_bound`` (written before it existed) gets 0, no bound, as it trained."""
-        try:
-            with open(path) as f:
-                d = json.load(f)
-        except OSError as e:
-            raise GQNError('cannot read hyperparameters %s: %s' % (path, e.strerror)) from None
-        except ValueError as e:
-            raise GQNError('%s is not valid JSON: %s' % (path, e)) from None
+        d = read_json(path, 'hyperparameters')
         if isinstance(d, dict):
             d = {'logvar_bound': 0, **d}
         try:

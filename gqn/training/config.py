@@ -1,11 +1,11 @@
 """Training configuration: paper defaults, TOML presets, command-line overrides."""
 import dataclasses
-import json
 import os
 
 from gqn.errors import GQNError
+from gqn.files import read_json, read_toml
 from gqn.model.hyperparams import check_objective
-from gqn.resources import builtin_folder, parse_override, toml_names, tomllib
+from gqn.resources import builtin_folder, parse_override, toml_names
 
 #: ``communicator`` values: 'auto' picks 'naive' (CPU) or 'pure_nccl' (CUDA).
 COMMUNICATORS = ('auto', 'naive', 'flat', 'pure_nccl')
@@ -102,13 +102,7 @@ class TrainConfig:
 
     @classmethod
     def from_toml(cls, path):
-        try:
-            with open(path, 'rb') as f:
-                return cls.from_dict(tomllib.load(f), where=path)
-        except OSError as e:
-            raise GQNError('cannot read preset %s (%s)' % (path, e.strerror)) from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-            raise GQNError('%s: invalid TOML (%s)' % (path, e)) from None
+        return cls.from_dict(read_toml(path, 'preset'), where=path)
 
     def replace(self, **changes):
         return self.from_dict({**dataclasses.asdict(self), **changes})
@@ -125,8 +119,7 @@ class TrainConfig:
         """A saved ``config.json``. One whose ``model`` lacks ``logvar_bound`` was written
         before the bound existed: it gets 0 (none), so the run resumes as it trained
         (as :meth:`gqn.model.hyperparams.HyperParameters.from_json` does)."""
-        with open(path) as f:
-            d = json.load(f)
+        d = read_json(path, 'config')
         if isinstance(d, dict) and isinstance(d.get('model'), dict):
             d['model'] = {'logvar_bound': 0, **d['model']}
         return cls.from_dict(d, where=path)

@@ -380,9 +380,7 @@ def train(config, out, resume=False, multi_node=False, quiet=False):
         with contextlib.ExitStack() as held:
             if lead:
                 files.writable_folder(out)
-                held.enter_context(files.folder_lock(out, LOCK, lambda holder: (
-                    '%s is being trained by %s: wait for it to finish (or stop it), or '
-                    'choose another --out' % (out, holder))))
+                held.enter_context(files.folder_lock(out, LOCK, 'trained'))
             config = check_run_folder(config, out, resume,
                                       report=print if lead else (lambda line: None))
             return _train(config, out, comm, resume, quiet)

@@ -33,6 +33,12 @@ def test_overrides():
     ('views=1', 'views must be at least 2'),
     ('views=2.5', 'views must be int'),
     ('family=kitchen', 'unknown scene family'),
+    ('image_size=4097', 'image_size must be at most 4096'),
+    ('scene.cubes=[2, 1001]', r'scene.cubes must be an int in 1\.\.1000'),
+    ('scene.colors=1531', r'scene.colors must be an int in 1\.\.1530'),
+    ('scene.cube_size=nan', 'scene.cube_size must be a finite number'),
+    ('camera.min_distance=-1e7', 'camera.min_distance must be a finite number'),
+    ('scene.ambient=dim', "scene.ambient must be a number, got 'dim'"),
 ])
 def test_bad_recipes(override, message):
     with pytest.raises(GQNError, match=message):

@@ -128,7 +128,7 @@ def test_a_train_into_a_folder_being_trained_names_the_holder(synthetic_dataset,
     from gqn.files import folder_lock
     from gqn.training.trainer import LOCK
     run = str(tmp_path / 'run')
-    with folder_lock(run, LOCK, lambda holder: 'busy'):
+    with folder_lock(run, LOCK, 'trained'):
         assert main(['train', '--dataset', synthetic_dataset, '--out', run] + TINY) == 2
         err = capsys.readouterr().err
         assert err.count('\n') == 1

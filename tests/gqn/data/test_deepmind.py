@@ -310,3 +310,19 @@ def test_imported_dataset_passes_check_and_loads(tmp_path):
     np.testing.assert_array_equal(v, expected_viewpoints(written['train'][1][2][1]))
     np.testing.assert_allclose(x, decoded(written['train'][1][3][1]).transpose(0, 3, 1, 2) / 255,
                                rtol=1e-6)
+
+
+def test_a_second_import_into_the_same_folder_says_who_holds_it(tmp_path, capsys):
+    from gqn import files
+    from gqn.cli import main
+    folder, _ = write_dataset(tmp_path / 'src', 'shepard_metzler_5_parts', {'train': [1]})
+    out = str(tmp_path / 'out')
+    argv = ['import-deepmind', folder, '--out', out, '--workers', '1']
+    with files.folder_lock(out, deepmind.LOCK, 'imported into'):
+        capsys.readouterr()
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.count('\n') == 1 and 'is being imported into by process %d' % os.getpid() in err
+        assert os.listdir(out) == [deepmind.LOCK]  # nothing written, no temporary file removed
+    assert main(argv) == 0  # once it is released, the import goes ahead
+    assert deepmind.LOCK not in os.listdir(out)
