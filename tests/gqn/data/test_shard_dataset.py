@@ -54,7 +54,7 @@ def test_corrupt_header_is_named(synthetic_dataset):
     path = os.path.join(synthetic_dataset, 'test', 'viewpoints', '0000.npy')
     with open(path, 'r+b') as f:
         f.write(b'garbage!')
-    with pytest.raises(GQNError, match='viewpoints/0000.npy: corrupt or truncated'):
+    with pytest.raises(GQNError, match='viewpoints/0000.npy: not a .npy file'):
         ShardDataset(synthetic_dataset, 'test')
 
 
