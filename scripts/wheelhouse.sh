@@ -3,7 +3,8 @@
 # package index: the project, Chainer 7.8.1 (built here from its sdist), pyrender, trimesh,
 # PyOpenGL (built from its sdist), the test extra (pytest, mpi4py) and all their dependencies.
 #
-# Usage: bash scripts/wheelhouse.sh [--pinned] [--gpu] [WHEELHOUSE]   (default: wheelhouse)
+# Usage: bash scripts/wheelhouse.sh [--pinned] [--gpu] [WHEELHOUSE]   (default: wheelhouse;
+#        its wheels from an earlier run are removed first)
 #   (no flag)  for the newest supported Python found and the newest NumPy (as install.sh)
 #   --pinned   for the pinned stack: Python 3.11 and NumPy 1.26 (setuptools < 74)
 #   --gpu      also WHEELHOUSE/gpu/: what scripts/gpu_check.sh needs on a machine that
@@ -22,25 +23,26 @@
 #   .venv-gpu/bin/pip install --no-index --no-deps WHEELHOUSE/gpu/*.whl
 #   PY=.venv-gpu/bin/python bash scripts/gpu_check.sh
 set -euo pipefail
-cd "$(dirname "$0")/.."
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
 
-PINNED=0; GPU=0; WH=wheelhouse
+PINNED=0; GPU=0; WH=$ROOT/wheelhouse
 for arg in "$@"; do
   case "$arg" in
     --pinned) PINNED=1 ;;
     --gpu) GPU=1 ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     -*) echo "wheelhouse.sh: unknown option $arg (see --help)" >&2; exit 2 ;;
     *) WH=$arg ;;
   esac
 done
+mkdir -p "$WH"
+WH=$(cd "$WH" && pwd)  # a relative WHEELHOUSE is taken from the working directory
+cd "$ROOT"
 FLAGS=(); [ $PINNED = 1 ] && FLAGS=(--pinned)
 PYTHON=${PYTHON:-$(bash scripts/install.sh "${FLAGS[@]}" --which-python)} || {
   echo "wheelhouse.sh: no Python 3.10-3.13 with venv found (PYTHON=/path/to/python chooses one)" >&2
   exit 1; }
 
-mkdir -p "$WH"
-WH=$(cd "$WH" && pwd)
 rm -rf "$WH"/*.whl "$WH/gpu"
 BUILD=$(mktemp -d)
 trap 'rm -rf "$BUILD"' EXIT
