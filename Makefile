@@ -5,13 +5,17 @@
 # Both use the newest supported Python and NumPy found (scripts/install.sh).
 # The pinned stack (Python 3.11, NumPy 1.26) in its own venv: make test-pinned.
 # CuPy and the CUDA libraries into the venv: make install-cuda.
+# Every wheel for an offline install into wheelhouse/ (scripts/wheelhouse.sh; it prints the
+# size): make wheelhouse [WHEELHOUSE_FLAGS="--pinned --gpu"] [PYTHON=python3.12].
 VENV ?= .venv
 INSTALL_FLAGS ?=
+WHEELHOUSE ?= wheelhouse
+WHEELHOUSE_FLAGS ?=
 STAMP := $(VENV)/.installed
 # CuPy + NVRTC outside the venv's path, for the CPU-side kernel compile test
 NVRTC_CHECK := $(VENV)/nvrtc-check/.installed
 
-.PHONY: install install-cuda demo demo-quick test test-pinned bench lint
+.PHONY: install install-cuda demo demo-quick test test-pinned bench lint wheelhouse
 
 install: $(STAMP)
 
@@ -21,6 +25,9 @@ $(STAMP): setup.cfg setup.py pyproject.toml scripts/install.sh
 
 install-cuda: $(STAMP)
 	bash scripts/cuda.sh $(VENV)
+
+wheelhouse:
+	bash scripts/wheelhouse.sh $(WHEELHOUSE_FLAGS) $(WHEELHOUSE)
 
 demo: $(STAMP)
 	$(VENV)/bin/gqn demo

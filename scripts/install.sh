@@ -97,8 +97,9 @@ echo "==> installing chainer, pyrender and the gqn toolkit (a few minutes the fi
 # PIP_NO_BUILD_ISOLATION=0 turns build isolation *off*: chainer's sdist must
 # build against the pinned setuptools/numpy above.
 PIP_NO_BUILD_ISOLATION=0 $PIP install -q -e ".[test]"
-# pyrender 0.1.45 pins PyOpenGL==3.1.0; 3.1.10 is ~30% faster and works with
-# the same API. pip warns about the pin; the warning is expected.
+# pyrender 0.1.45 pins PyOpenGL==3.1.0 (which renders too: renderer/platform.py mends
+# its EGL bindings); 3.1.10 was measured ~30% faster and works with the same API.
+# pip warns about the pin; the warning is expected.
 $PIP install -q "PyOpenGL==3.1.10" 2>&1 | grep -v -e "dependency conflicts" -e "pyrender 0.1.45 requires PyOpenGL" || true
 if [ $CUDA = 1 ]; then
   bash scripts/cuda.sh "$VENV"
