@@ -42,8 +42,8 @@ stage() {  # stage NAME TIMEOUT_S COMMAND...
 bench() { stage "$1" "$2" "$PY" bench/gpu.py "$1" --device "$DEVICE" --out "$OUT/$1"; }
 bench env 90 || { echo "no usable CUDA device: stopping (see $OUT/env.log)"; exit 1; }
 if [ "$DEVICE" != @numpy ]; then
-  stage pytest 150 "$PY" -m pytest -m gpu -p no:cacheprovider tests
-  stage pytest_notf32 120 env NVIDIA_TF32_OVERRIDE=0 "$PY" -m pytest -m gpu -p no:cacheprovider tests
+  stage pytest 150 "$PY" -m pytest -m gpu -p no:cacheprovider tests/gqn
+  stage pytest_notf32 120 env NVIDIA_TF32_OVERRIDE=0 "$PY" -m pytest -m gpu -p no:cacheprovider tests/gqn
 fi
 NVIDIA_TF32_OVERRIDE=0 bench equality 150
 bench timing 150

@@ -110,6 +110,7 @@ def _train_step(title, argv, processes):
 
 
 def run_demo(args):
+    from gqn.training.snapshot import latest_snapshot
     plan = QUICK if args.quick else FULL
     out = args.out or ('demo-quick' if args.quick else 'demo')
     limit = ['--minutes', str(args.minutes)] if args.minutes else plan['limit']
@@ -126,8 +127,9 @@ def run_demo(args):
     else:
         processes = train_processes(args.processes)
         argv = ['train', 'cpu_small', '--dataset', data, '--out', run] + limit
-        if os.path.exists(os.path.join(run, 'config.json')):
-            argv.append('--resume')  # an interrupted run (same number of processes)
+        if latest_snapshot(run):
+            argv.append('--resume')  # an interrupted run (one stopped before its first
+            # snapshot is started over by gqn train)
         _train_step('train the cpu_small preset (%s, %d process%s)'
                     % (' '.join(limit[:2]).lstrip('-'), processes, 'es' * (processes > 1)),
                     argv, processes)
