@@ -42,16 +42,8 @@ def _check_preset(preset, config):
     (``config``: the run's, with the command's flags); its other settings are not used,
     which a note says where they differ."""
     from gqn.errors import GQNError
-    from gqn.training.config import (
-        DERIVED_MODEL_KEYS,
-        config_changes,
-        describe_changes,
-        is_fixed_on_resume,
-    )
-    preset = preset.replace(model={**{k: config.model[k] for k in DERIVED_MODEL_KEYS
-                                      if k in config.model}, **preset.model})
-    changes = config_changes(config, preset)
-    fixed = [change for change in changes if is_fixed_on_resume(change[0])]
+    from gqn.training.config import describe_changes, resume_changes
+    _, changes, fixed = resume_changes(config, preset)
     if fixed:
         raise GQNError('the run was not trained with this preset (run -> preset: %s): drop '
                        'the preset to resume the run with its own config.json'

@@ -11,6 +11,23 @@ TINY_MODEL = {'representation': 'pool', 'r_channels': 16, 'h_channels': 8, 'u_ch
               'z_channels': 2, 'generation_steps': 2, 'lstm_kernel_size': 3}
 
 
+def tiny_train_config(dataset, **changes):
+    """A :class:`gqn.training.config.TrainConfig` of :data:`TINY_MODEL` on ``dataset`` that
+    trains 6 iterations of batch 4, logging and snapshotting every 2 (``changes`` override)."""
+    from gqn.training.config import TrainConfig
+    d = dict(dataset=dataset, model=TINY_MODEL, batch_size=4, iterations=6, log_interval=2,
+             eval_interval=3, eval_scenes=8, image_interval=3, snapshot_interval=2,
+             sigma_steps=10, lr_steps=10)
+    d.update(changes)
+    return TrainConfig(**d)
+
+
+def read_npz(path):
+    """Every array of the ``.npz`` file ``path``, as a dict (snapshots, model weights)."""
+    with np.load(path, allow_pickle=False) as npz:
+        return {k: npz[k] for k in npz.files}
+
+
 def write_synthetic_dataset(root, scenes=24, views=5, size=16, per_shard=8, splits=('train', 'test'),
                             seed=0):
     """Shards whose images depend on the scene and the viewpoint in a learnable way.

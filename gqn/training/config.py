@@ -184,6 +184,21 @@ def config_changes(old, new):
     return [(k, a[k], b[k]) for k in sorted(a) if a[k] != b[k]]
 
 
+def resume_changes(run, new):
+    """How ``new`` differs from ``run`` (the run's saved config) where it matters on a resume.
+    The model's derived keys (:data:`DERIVED_MODEL_KEYS`) that ``new`` does not give are the
+    run's.
+
+    Returns:
+        tuple: ``(new with the run's derived keys, every change, the changes that must not
+        be made on a resume)``, changes as in :func:`config_changes`.
+    """
+    new = new.replace(model={**{k: run.model[k] for k in DERIVED_MODEL_KEYS if k in run.model},
+                             **new.model})
+    changes = config_changes(run, new)
+    return new, changes, [change for change in changes if is_fixed_on_resume(change[0])]
+
+
 def describe_changes(changes):
     """``key old -> new, ...`` for :func:`config_changes`."""
     return ', '.join('%s %r -> %r' % change for change in changes)

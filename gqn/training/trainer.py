@@ -319,13 +319,7 @@ def check_run_folder(config, out, resume, report=print):
     """
     from gqn.errors import GQNError
     from gqn.model.weights import WEIGHTS
-    from gqn.training.config import (
-        DERIVED_MODEL_KEYS,
-        TrainConfig,
-        config_changes,
-        describe_changes,
-        is_fixed_on_resume,
-    )
+    from gqn.training.config import TrainConfig, describe_changes, resume_changes
     from gqn.training.snapshot import snapshots
     path = os.path.join(out, 'config.json')
     saved = TrainConfig.from_json(path) if os.path.exists(path) else None
@@ -342,10 +336,7 @@ def check_run_folder(config, out, resume, report=print):
                        'start it over with the same command without --resume' % out)
     if saved is None:
         return config
-    config = config.replace(model={**{k: saved.model[k] for k in DERIVED_MODEL_KEYS
-                                      if k in saved.model}, **config.model})
-    changes = config_changes(saved, config)
-    fixed = [change for change in changes if is_fixed_on_resume(change[0])]
+    config, changes, fixed = resume_changes(saved, config)
     if fixed:
         raise GQNError('cannot resume %s with another model or objective (%s): its snapshots '
                        'were trained with the run\'s; start a new run with another --out'

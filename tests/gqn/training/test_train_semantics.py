@@ -9,23 +9,13 @@ import pytest
 
 from gqn.data.context_query import ContextQuerySampler
 from gqn.errors import GQNError
-from gqn.testing.datasets import TINY_MODEL
-from gqn.training.config import TrainConfig
+from gqn.testing.datasets import TINY_MODEL, read_npz, tiny_train_config
 from gqn.training.trainer import build_trainer, rank_batch_size, train
 from gqn.training.updater import NonFiniteGradientError
 
 
 def tiny_config(dataset, **changes):
-    d = dict(dataset=dataset, model=TINY_MODEL, batch_size=4, iterations=6, log_interval=2,
-             eval_interval=100, eval_scenes=8, image_interval=100, snapshot_interval=2,
-             sigma_steps=10, lr_steps=10)
-    d.update(changes)
-    return TrainConfig(**d)
-
-
-def params(path):
-    with np.load(path, allow_pickle=False) as npz:
-        return {k: npz[k] for k in npz.files}
+    return tiny_train_config(dataset, **{'eval_interval': 100, 'image_interval': 100, **changes})
 
 
 def test_the_batch_is_global_and_the_run_records_its_processes(synthetic_dataset, tmp_path):
@@ -72,7 +62,7 @@ def test_a_finite_loss_with_an_overflowing_gradient_stops_before_the_update(
     run = str(tmp_path / 'run')
     train(config.replace(iterations=2), run, quiet=True)
     snapshot = os.path.join(run, 'snapshots', 'snapshot_iter_2.npz')
-    state = params(snapshot)
+    state = read_npz(snapshot)
     overflow_log_variances(state, 'updater/model:main/model/')
     np.savez(snapshot, **state)
     written = {os.path.join(d, f): os.stat(os.path.join(d, f)).st_mtime_ns
@@ -126,7 +116,7 @@ def test_zero_context_training_resumes_exactly(synthetic_dataset, tmp_path, cont
     resumed = str(tmp_path / 'resumed')
     train(tiny_config(synthetic_dataset, **dict(changes, iterations=4)), resumed, quiet=True)
     train(tiny_config(synthetic_dataset, **changes), resumed, resume=True, quiet=True)
-    a, b = (params(os.path.join(run, 'model', 'model.npz')) for run in (whole, resumed))
+    a, b = (read_npz(os.path.join(run, 'model', 'model.npz')) for run in (whole, resumed))
     for k in a:
         np.testing.assert_array_equal(a[k], b[k], err_msg=k)
 

@@ -9,27 +9,13 @@ import numpy as np
 import pytest
 
 from gqn.errors import GQNError
-from gqn.testing.datasets import TINY_MODEL
-from gqn.training.config import TrainConfig
+from gqn.testing.datasets import TINY_MODEL, read_npz, tiny_train_config
 from gqn.training.trainer import train
-
-
-def tiny_config(dataset, **changes):
-    d = dict(dataset=dataset, model=TINY_MODEL, batch_size=4, iterations=6, log_interval=2,
-             eval_interval=3, eval_scenes=8, image_interval=3, snapshot_interval=2,
-             sigma_steps=10, lr_steps=10)
-    d.update(changes)
-    return TrainConfig(**d)
-
-
-def params(path):
-    with np.load(path, allow_pickle=False) as npz:
-        return {k: npz[k] for k in npz.files}
 
 
 def test_run_directory_holds_everything(synthetic_dataset, tmp_path):
     run = str(tmp_path / 'run')
-    train(tiny_config(synthetic_dataset), run, quiet=True)
+    train(tiny_train_config(synthetic_dataset), run, quiet=True)
     names = set(os.listdir(run))
     assert {'config.json', 'hyperparams.json', 'log', 'snapshots', 'images', 'model'} <= names
     assert {'loss.png', 'nll.png', 'kl.png', 'mse.png', 'bpp.png', 'sigma.png', 'lr.png'} <= names
@@ -58,9 +44,9 @@ def test_run_directory_holds_everything(synthetic_dataset, tmp_path):
 
 
 def test_evaluation_does_not_change_the_training_trajectory(synthetic_dataset, tmp_path):
-    a = train(tiny_config(synthetic_dataset, eval_interval=1, image_interval=1),
+    a = train(tiny_train_config(synthetic_dataset, eval_interval=1, image_interval=1),
               str(tmp_path / 'a'), quiet=True)
-    b = train(tiny_config(synthetic_dataset, eval_interval=100, image_interval=100),
+    b = train(tiny_train_config(synthetic_dataset, eval_interval=100, image_interval=100),
               str(tmp_path / 'b'), quiet=True)
     pa = dict(a.updater.get_optimizer('main').target.namedparams())
     pb = dict(b.updater.get_optimizer('main').target.namedparams())
@@ -72,22 +58,22 @@ def test_prefetch_trains_exactly_as_without_and_resumes_exactly(synthetic_datase
     # 24 scenes in batches of 4: 16 iterations cross two epoch ends (a reshuffle from
     # NumPy's global generator), and snapshots are taken with a batch prefetched
     changes = dict(iterations=16, snapshot_interval=5, eval_interval=7, image_interval=100)
-    plain = train(tiny_config(synthetic_dataset, prefetch='off', **changes),
+    plain = train(tiny_train_config(synthetic_dataset, prefetch='off', **changes),
                   str(tmp_path / 'plain'), quiet=True)
-    ahead = train(tiny_config(synthetic_dataset, prefetch='on', **changes),
+    ahead = train(tiny_train_config(synthetic_dataset, prefetch='on', **changes),
                   str(tmp_path / 'ahead'), quiet=True)
     resumed = str(tmp_path / 'resumed')
-    train(tiny_config(synthetic_dataset, prefetch='on', **dict(changes, iterations=10)),
+    train(tiny_train_config(synthetic_dataset, prefetch='on', **dict(changes, iterations=10)),
           resumed, quiet=True)
     assert os.path.exists(os.path.join(resumed, 'snapshots', 'snapshot_iter_10.npz'))
-    train(tiny_config(synthetic_dataset, prefetch='on', **changes), resumed, resume=True,
+    train(tiny_train_config(synthetic_dataset, prefetch='on', **changes), resumed, resume=True,
           quiet=True)
     runs = [str(tmp_path / name) for name in ('plain', 'ahead', 'resumed')]
-    models = [params(os.path.join(run, 'model', 'model.npz')) for run in runs]
+    models = [read_npz(os.path.join(run, 'model', 'model.npz')) for run in runs]
     for k in models[0]:
         for other in models[1:]:
             np.testing.assert_array_equal(models[0][k], other[k], err_msg=k)
-    snapshots = [params(os.path.join(run, 'snapshots', 'snapshot_iter_16.npz'))
+    snapshots = [read_npz(os.path.join(run, 'snapshots', 'snapshot_iter_16.npz'))
                  for run in runs]
     for k in snapshots[0]:
         if k.startswith(('updater/iterator', 'updater/converter', 'rng/')):
@@ -105,19 +91,19 @@ def test_prefetch_trains_exactly_as_without_and_resumes_exactly(synthetic_datase
 def test_several_queries_per_scene_train_and_resume_exactly(synthetic_dataset, tmp_path):
     changes = dict(queries=2, iterations=8, snapshot_interval=4, eval_interval=100,
                    image_interval=100)
-    whole = train(tiny_config(synthetic_dataset, **changes), str(tmp_path / 'whole'), quiet=True)
+    whole = train(tiny_train_config(synthetic_dataset, **changes), str(tmp_path / 'whole'), quiet=True)
     assert whole.updater.converter.queries == 2
     resumed = str(tmp_path / 'resumed')
-    train(tiny_config(synthetic_dataset, **dict(changes, iterations=4)), resumed, quiet=True)
-    train(tiny_config(synthetic_dataset, **changes), resumed, resume=True, quiet=True)
-    a, b = (params(os.path.join(run, 'model', 'model.npz'))
+    train(tiny_train_config(synthetic_dataset, **dict(changes, iterations=4)), resumed, quiet=True)
+    train(tiny_train_config(synthetic_dataset, **changes), resumed, resume=True, quiet=True)
+    a, b = (read_npz(os.path.join(run, 'model', 'model.npz'))
             for run in (str(tmp_path / 'whole'), resumed))
     for k in a:
         np.testing.assert_array_equal(a[k], b[k], err_msg=k)
     with open(os.path.join(str(tmp_path / 'whole'), 'log')) as f:
         assert all(np.isfinite(e['main/mse']) for e in json.load(f))
     with pytest.raises(GQNError, match='queries must be at least 1'):
-        tiny_config(synthetic_dataset, queries=0)
+        tiny_train_config(synthetic_dataset, queries=0)
 
 
 @pytest.mark.slow
@@ -145,13 +131,13 @@ def test_sigkill_and_resume_reaches_the_same_parameters(synthetic_dataset, tmp_p
     assert not os.path.exists(os.path.join(killed, 'model'))
     subprocess.run(cmd + ['--out', killed, '--resume'], check=True)
 
-    a = params(os.path.join(full, 'model', 'model.npz'))
-    b = params(os.path.join(killed, 'model', 'model.npz'))
+    a = read_npz(os.path.join(full, 'model', 'model.npz'))
+    b = read_npz(os.path.join(killed, 'model', 'model.npz'))
     assert a.keys() == b.keys()
     for k in a:
         np.testing.assert_array_equal(a[k], b[k], err_msg=k)
-    sa = params(os.path.join(full, 'snapshots', 'snapshot_iter_40.npz'))
-    sb = params(os.path.join(killed, 'snapshots', 'snapshot_iter_40.npz'))
+    sa = read_npz(os.path.join(full, 'snapshots', 'snapshot_iter_40.npz'))
+    sb = read_npz(os.path.join(killed, 'snapshots', 'snapshot_iter_40.npz'))
     adam = [k for k in sa if k.startswith('updater/optimizer:main/') and k.endswith('/m')]
     assert adam
     for k in adam:
@@ -160,15 +146,15 @@ def test_sigkill_and_resume_reaches_the_same_parameters(synthetic_dataset, tmp_p
 
 def test_nan_stops_with_message_and_keeps_last_good_snapshot(synthetic_dataset, tmp_path):
     run = str(tmp_path / 'run')
-    train(tiny_config(synthetic_dataset, iterations=4), run, quiet=True)
-    good = params(os.path.join(run, 'snapshots', 'snapshot_iter_4.npz'))
-    blowup = tiny_config(synthetic_dataset, iterations=40, lr_start=1e30, lr_end=1e30,
+    train(tiny_train_config(synthetic_dataset, iterations=4), run, quiet=True)
+    good = read_npz(os.path.join(run, 'snapshots', 'snapshot_iter_4.npz'))
+    blowup = tiny_train_config(synthetic_dataset, iterations=40, lr_start=1e30, lr_end=1e30,
                          snapshot_interval=1)
     with pytest.raises(GQNError, match='became (nan|inf)|not finite'):
         train(blowup, run, resume=True, quiet=True)
     snapshots = sorted(os.listdir(os.path.join(run, 'snapshots')))
     last = snapshots[-1] if snapshots[-1] != 'hyperparams.json' else snapshots[-2]
-    for k, v in params(os.path.join(run, 'snapshots', last)).items():
+    for k, v in read_npz(os.path.join(run, 'snapshots', last)).items():
         if v.dtype.kind == 'f':
             assert np.all(np.isfinite(v)), k
     assert 'snapshot_iter_4.npz' in snapshots and good
@@ -177,15 +163,15 @@ def test_nan_stops_with_message_and_keeps_last_good_snapshot(synthetic_dataset, 
 def test_existing_run_needs_resume(synthetic_dataset, tmp_path):
     from gqn.cli import main
     run = str(tmp_path / 'run')
-    train(tiny_config(synthetic_dataset, iterations=2), run, quiet=True)
+    train(tiny_train_config(synthetic_dataset, iterations=2), run, quiet=True)
     assert main(['train', '--dataset', synthetic_dataset, '--out', run]) == 2
 
 
 def test_resume_skips_a_damaged_newest_snapshot_and_removes_temporary_files(
         synthetic_dataset, tmp_path, capsys):
     whole, run = str(tmp_path / 'whole'), str(tmp_path / 'run')
-    train(tiny_config(synthetic_dataset, iterations=8), whole, quiet=True)
-    train(tiny_config(synthetic_dataset, iterations=6), run, quiet=True)
+    train(tiny_train_config(synthetic_dataset, iterations=8), whole, quiet=True)
+    train(tiny_train_config(synthetic_dataset, iterations=6), run, quiet=True)
     snapshots = os.path.join(run, 'snapshots')
     newest = os.path.join(snapshots, 'snapshot_iter_6.npz')
     with open(newest, 'r+b') as f:  # a snapshot cut short (a full disk, a killed copy)
@@ -193,14 +179,14 @@ def test_resume_skips_a_damaged_newest_snapshot_and_removes_temporary_files(
     with open(os.path.join(snapshots, 'snapshot_iter_8.npz.tmp4242'), 'wb') as f:
         f.write(b'\0' * 1000)  # what a run killed while writing leaves
     capsys.readouterr()
-    train(tiny_config(synthetic_dataset, iterations=8), run, resume=True, quiet=True)
+    train(tiny_train_config(synthetic_dataset, iterations=8), run, resume=True, quiet=True)
     out = capsys.readouterr().out
     assert 'skipping damaged snapshot %s' % newest in out
     assert 'removed snapshot_iter_8.npz.tmp4242' in out
     assert not any('.tmp' in f for f in os.listdir(snapshots))
     # resumed from iteration 4: exactly where the uninterrupted run is at 8
-    a = params(os.path.join(whole, 'model', 'model.npz'))
-    b = params(os.path.join(run, 'model', 'model.npz'))
+    a = read_npz(os.path.join(whole, 'model', 'model.npz'))
+    b = read_npz(os.path.join(run, 'model', 'model.npz'))
     for k in a:
         np.testing.assert_array_equal(a[k], b[k], err_msg=k)
 
@@ -208,18 +194,18 @@ def test_resume_skips_a_damaged_newest_snapshot_and_removes_temporary_files(
 def test_resume_with_another_number_of_processes_restarts_the_data_order(
         synthetic_dataset, tmp_path, capsys):
     run = str(tmp_path / 'run')
-    train(tiny_config(synthetic_dataset, iterations=4), run, quiet=True)
+    train(tiny_train_config(synthetic_dataset, iterations=4), run, quiet=True)
     path = os.path.join(run, 'snapshots', 'snapshot_iter_4.npz')
     # what rank 0 of a 2-process run writes: the order of its half of the scenes
-    state = params(path)
+    state = read_npz(path)
     state['updater/iterator:main/order'] = state['updater/iterator:main/order'][:12] % 12
     np.savez(path, **state)
     capsys.readouterr()
-    train(tiny_config(synthetic_dataset, iterations=6), run, resume=True, quiet=True)
+    train(tiny_train_config(synthetic_dataset, iterations=6), run, resume=True, quiet=True)
     assert 'another number of processes' in capsys.readouterr().out
     with open(os.path.join(run, 'log')) as f:
         assert [e['iteration'] for e in json.load(f)] == [2, 4, 6]
-    resumed = params(os.path.join(run, 'snapshots', 'snapshot_iter_6.npz'))
+    resumed = read_npz(os.path.join(run, 'snapshots', 'snapshot_iter_6.npz'))
     assert resumed['updater/iterator:main/order'].shape == (24,)
 
 
@@ -228,7 +214,7 @@ def test_a_failed_snapshot_write_is_one_line_and_leaves_no_partial_file(
     """A file size limit (RLIMIT_FSIZE, SIGXFSZ ignored) makes the write fail as a full disk
     does, with the real OS error."""
     run = str(tmp_path / 'run')
-    train(tiny_config(synthetic_dataset, iterations=2), run, quiet=True)
+    train(tiny_train_config(synthetic_dataset, iterations=2), run, quiet=True)
     limit = os.path.getsize(os.path.join(run, 'snapshots', 'snapshot_iter_2.npz')) // 2
     code = ('import resource, signal, sys; signal.signal(signal.SIGXFSZ, signal.SIG_IGN); '
             'resource.setrlimit(resource.RLIMIT_FSIZE, (%d, %d)); from gqn.cli import main; '
@@ -246,7 +232,7 @@ def test_a_failed_snapshot_write_is_one_line_and_leaves_no_partial_file(
 def test_eval_of_a_damaged_snapshot_is_one_line(synthetic_dataset, tmp_path, capsys):
     from gqn.cli import main
     run = str(tmp_path / 'run')
-    train(tiny_config(synthetic_dataset, iterations=2), run, quiet=True)
+    train(tiny_train_config(synthetic_dataset, iterations=2), run, quiet=True)
     path = os.path.join(run, 'snapshots', 'snapshot_iter_2.npz')
     with open(path, 'r+b') as f:
         f.truncate(100)
