@@ -16,6 +16,15 @@ missing or malformed key of any spec (a user family's too) into one
 :class:`~gqn.errors.GQNError` line naming the family, the entry and the key. The
 scene sampler validates each spec a family returns, before anything is drawn.
 
+Objects and background (the instance masks, :func:`object_ids`): a mesh's optional
+``object`` key names the object it belongs to, ``1..255``, or ``0`` for the
+background (floor, walls, anything that is not an object of the scene). A mesh
+without the key is background when it is a ``quad`` and otherwise an object of
+its own, numbered in order after the largest explicit id: a custom family gets
+masks without writing code for them, and says ``object=...`` only to group meshes
+into one object (as Shepard-Matzler does with its cubes) or to mark a solid as
+background.
+
 A stored spec is data from disk: a ``file`` mesh it names is loaded only if the
 dataset's recipe lists that file (:func:`recipe_mesh_files`), so a spec cannot make
 ``gqn gif`` or ``gqn check`` read files the recipe did not declare.
@@ -37,6 +46,9 @@ SHAPE_KEYS = {'file': ('path',),
 #: Shapes with texture coordinates (a ``texture`` instead of a ``color``).
 TEXTURED = ('box', 'quad')
 
+#: Largest object id: masks are uint8 and 0 is the background.
+MAX_OBJECTS = 255
+
 
 def _floats(values):
     return [float(v) for v in values]
@@ -52,8 +64,8 @@ def mesh(shape, pose, color=None, texture=None, metallic=0.0, roughness=1.0, **k
         texture (dict or None): a procedural texture (:mod:`renderer.textures`).
         metallic, roughness (float): the PBR material.
         **keys: the shape's keys (``extents=[sx, sy, sz]`` world units, or
-            ``path=`` a mesh file) and optional ones (``uv_repeat=[u, v]``, ...),
-            kept as given (vectors as floats).
+            ``path=`` a mesh file) and optional ones (``uv_repeat=[u, v]``,
+            ``object=i``, ...), kept as given (vectors as floats).
 
     Returns:
         dict: the entry; :func:`validate_spec` checks it in its spec.
@@ -125,6 +137,10 @@ def _shape(x):
     return isinstance(x, str) and x in SHAPE_KEYS
 
 
+def _object_id(x):
+    return isinstance(x, int) and not isinstance(x, bool) and 0 <= x <= MAX_OBJECTS
+
+
 def _texture(x):
     return isinstance(x, dict) and isinstance(x.get('kind'), str)
 
@@ -147,6 +163,39 @@ def _need(d, key, ok, what, where, entry=None):
     if not isinstance(d, dict) or key not in d:
         raise GQNError('%s: missing %r (%s)' % (_at(where, entry), key, what))
     raise GQNError('%s: %r must be %s, got %r' % (_at(where, entry), key, what, d[key]))
+
+
+def object_ids(spec):
+    """The object id of each mesh of a (valid) spec: a list of ints, 0 for the background.
+
+    A mesh's ``object`` key when it has one; otherwise 0 for a ``quad`` and, for every
+    other shape, the next id after the largest explicit one, in mesh order.
+
+    Raises:
+        GQNError: when the ids run past :data:`MAX_OBJECTS`.
+    """
+    meshes = spec['meshes']
+    explicit = [m['object'] for m in meshes if 'object' in m]
+    ids, next_id = [], max(explicit, default=0) + 1
+    for m in meshes:
+        if 'object' in m:
+            ids.append(m['object'])
+        elif m['shape'] == 'quad':
+            ids.append(0)
+        else:
+            ids.append(next_id)
+            next_id += 1
+    if ids and max(ids) > MAX_OBJECTS:
+        raise GQNError('scene family %r: %d objects, masks hold at most %d (group meshes into '
+                       'objects with the mesh key "object", or set masks = false)'
+                       % (spec.get('family'), max(ids), MAX_OBJECTS))
+    return ids
+
+
+def without_objects(spec):
+    """A copy of ``spec`` with only its background meshes (object id 0): the empty scene."""
+    keep = [m for m, i in zip(spec['meshes'], object_ids(spec)) if i == 0]
+    return dict(spec, meshes=keep)
 
 
 def recipe_mesh_files(manifest):
@@ -198,6 +247,9 @@ def validate_spec(spec, family=None, where=None, mesh_files=None):
                                % (_at(where, at), shape, ', '.join(TEXTURED)))
         if 'uv_repeat' in mesh:
             _need(mesh, 'uv_repeat', _vector2, '2 numbers', where, at)
+        if 'object' in mesh:
+            _need(mesh, 'object', _object_id, 'an int in 0..%d (0: background)' % MAX_OBJECTS,
+                  where, at)
         if shape == 'file' and mesh_files is not None and mesh['path'] not in mesh_files:
             raise GQNError('%s: mesh file %r is not one of the recipe\'s scene.meshes; '
                            'refusing to load it' % (_at(where, at), mesh['path']))

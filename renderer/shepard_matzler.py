@@ -31,6 +31,11 @@ class ShepardMatzler(SceneFamily):
     uniformly from ``colors`` evenly spaced HSV hues (saturation = value = 1).
     Lighting: ambient plus one directional light fixed in the world.
 
+    The whole object is one object of the masks (id 1, every cube ``object=1``): its
+    cubes are glued face to face and the question a GQN answers is where the object
+    is and what it looks like, not where one cube ends; ids per cube would also run
+    past the 255 a uint8 mask holds for ``cubes`` > 255.
+
     ``[scene]`` keys (see ``datasets/README.md``): ``cubes`` (int, or
     ``[min, max]`` for a uniformly random count per scene), ``colors``,
     ``cube_size``, ``ambient``, ``light_intensity``, ``light_direction``,
@@ -93,7 +98,8 @@ class ShepardMatzler(SceneFamily):
         for c, k in zip(centres.tolist(), colors.tolist()):
             pose = [[1.0, 0.0, 0.0, c[0]], [0.0, 1.0, 0.0, c[1]],
                     [0.0, 0.0, 1.0, c[2]], [0.0, 0.0, 0.0, 1.0]]
-            meshes.append(scene_spec.mesh('box', pose, self.palette[k], extents=[s, s, s]))
+            meshes.append(scene_spec.mesh('box', pose, self.palette[k], extents=[s, s, s],
+                                          object=1))
         return scene_spec.scene(
             self.name, p['background'], [float(p['ambient'])] * 3, meshes,
             [scene_spec.directional_light(p['light_direction'], p['light_intensity'])])
