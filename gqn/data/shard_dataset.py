@@ -33,6 +33,10 @@ class ShardDataset(chainer.dataset.DatasetMixin):
             of the memory map), for a converter that picks the views it needs and
             converts only those, on the device (:class:`gqn.data.context_query.ContextQuerySampler`).
 
+    Instance masks (``<split>/masks/``, uint8 ``(V, H, W)`` object ids, 0 the background)
+    and scene specs (``<split>/scenes/``) are read on request: :attr:`has_masks`,
+    :meth:`get_masks`, :attr:`has_specs`, :meth:`get_spec`.
+
     Datasets written by other GQN tools (no ``manifest.json``) are read as
     well: image size, view count and viewpoint width are inferred from the
     first shard and listed in :attr:`assumptions`.
@@ -48,7 +52,8 @@ class ShardDataset(chainer.dataset.DatasetMixin):
             raise GQNError('no shards in %s' % os.path.join(root, split, shards.IMAGES))
         shards.check_complete(root, split, self.manifest)
         self.shard_names = names
-        self._images, self._viewpoints, self._offsets = [], [], [0]
+        self._images, self._viewpoints, self._masks, self._offsets = [], [], [], [0]
+        self._specs = {}
         for name in names:
             images, viewpoints = shards.open_shard(root, split, name)
             if self._images and (images.shape[1:] != self._images[0].shape[1:]
@@ -63,6 +68,7 @@ class ShardDataset(chainer.dataset.DatasetMixin):
                 raise GQNError('%s: non-finite viewpoint values (`gqn check %s`)' % (
                     os.path.join(root, split, shards.VIEWPOINTS, name + '.npy'), root))
             self._images.append(images)
+            self._masks.append(shards.open_masks(root, split, name, images))
             self._viewpoints.append(viewpoints)
             self._offsets.append(self._offsets[-1] + len(images))
         self.assumptions = []
@@ -112,6 +118,38 @@ class ShardDataset(chainer.dataset.DatasetMixin):
         """``(shard position, index in that shard)`` of scene ``i``."""
         s = bisect.bisect_right(self._offsets, i) - 1
         return s, i - self._offsets[s]
+
+    @property
+    def has_masks(self):
+        """Whether every shard has instance masks."""
+        return all(m is not None for m in self._masks)
+
+    def get_masks(self, i):
+        """Object ids of scene ``i``'s views: uint8 ``(V, H, W)`` (0: background).
+
+        Raises:
+            GQNError: when the scene's shard has no masks.
+        """
+        s, j = self.locate(i)
+        if self._masks[s] is None:
+            raise GQNError('%s: no instance masks (rendered without them, or not by gqn '
+                           'render)' % os.path.join(self.root, self.split, shards.MASKS,
+                                                    self.shard_names[s] + '.npy'))
+        return np.asarray(self._masks[s][j])
+
+    @property
+    def has_specs(self):
+        """Whether every shard has its scene specs (``scenes/NNNN.json``)."""
+        return all(os.path.exists(shards.shard_paths(self.root, self.split, int(name))[2])
+                   for name in self.shard_names)
+
+    def get_spec(self, i):
+        """The stored scene spec of scene ``i`` (a dict; each shard's file read once)."""
+        s, j = self.locate(i)
+        if s not in self._specs:
+            path = shards.shard_paths(self.root, self.split, int(self.shard_names[s]))[2]
+            self._specs[s] = shards.read_scene_specs(path, len(self._images[s]))
+        return self._specs[s][j]
 
     def get_example(self, i):
         """Scene ``i`` as ``(x, v)``: float32 ``(V, 3, H, W)`` in [0, 1] (uint8 ``(V, H, W, 3)``

@@ -6,6 +6,11 @@ Layout (readable by existing GQN ``.npy`` loaders)::
     <root>/<split>/images/NNNN.npy            uint8   (scenes, views, H, W, 3)
     <root>/<split>/viewpoints/NNNN.npy        float32 (scenes, views, 7)
     <root>/<split>/scenes/NNNN.json           scene specs for re-rendering (optional)
+    <root>/<split>/masks/NNNN.npy             uint8   (scenes, views, H, W) (optional)
+
+A mask holds each pixel's object id: 0 for the background (sky, floor, walls),
+``i`` for the scene's ``i``-th object (:func:`renderer.scene_spec.object_ids`).
+Readers that know only images and viewpoints ignore ``scenes/`` and ``masks/``.
 
 A viewpoint is ``(x, y, z, cos yaw, sin yaw, cos pitch, sin pitch)``.
 
@@ -26,6 +31,7 @@ MANIFEST = 'manifest.json'
 IMAGES = 'images'
 VIEWPOINTS = 'viewpoints'
 SCENES = 'scenes'
+MASKS = 'masks'
 VIEWPOINT_SIZE = 7
 _SHARD_RE = re.compile(r'^(\d+)\.npy$')
 
@@ -44,13 +50,19 @@ def shard_paths(root, split, index):
             os.path.join(d, SCENES, name + '.json'))
 
 
-def write_shard(root, split, index, images, viewpoints, scenes=None):
+def mask_path(root, split, index):
+    """Path of the instance masks of one shard (``<split>/masks/NNNN.npy``)."""
+    return os.path.join(root, split, MASKS, shard_name(index) + '.npy')
+
+
+def write_shard(root, split, index, images, viewpoints, scenes=None, masks=None):
     """Write one shard atomically; the image file goes last.
 
     Args:
         images (numpy.ndarray): uint8 ``(scenes, views, H, W, 3)``.
         viewpoints (numpy.ndarray): float32 ``(scenes, views, 7)``.
         scenes (list or None): one JSON-serialisable spec per scene.
+        masks (numpy.ndarray or None): uint8 ``(scenes, views, H, W)`` object ids.
     """
     images = np.asarray(images)
     viewpoints = np.asarray(viewpoints)
@@ -68,6 +80,14 @@ def write_shard(root, split, index, images, viewpoints, scenes=None):
         if len(scenes) != images.shape[0]:
             raise ValueError('one scene spec per scene expected')
         atomic_write_json(scene_path, scenes)
+    if masks is not None:
+        masks = np.asarray(masks)
+        if masks.dtype != np.uint8 or masks.shape != images.shape[:4]:
+            raise ValueError('masks must be uint8 %s, got %s %s'
+                             % (images.shape[:4], masks.dtype, masks.shape))
+        path = mask_path(root, split, index)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        atomic_save_npy(path, masks)
     atomic_save_npy(vp_path, viewpoints)
     atomic_save_npy(img_path, images)
 
@@ -171,6 +191,28 @@ def open_shard(root, split, name):
         raise GQNError('%s: shape %s does not match images %s'
                        % (vp_path, viewpoints.shape, images.shape))
     return images, viewpoints
+
+
+def open_masks(root, split, name, images=None):
+    """Memory-map one shard's instance masks, or ``None`` when it has none.
+
+    Args:
+        images (numpy.ndarray or None): the shard's images, to check the masks' shape
+            against.
+
+    Returns:
+        numpy.memmap or None: uint8 ``(scenes, views, H, W)``, read-only.
+    """
+    path = os.path.join(root, split, MASKS, name + '.npy')
+    if not os.path.exists(path):
+        return None
+    masks = load_array(path)
+    if masks.dtype != np.uint8 or masks.ndim != 4 or (
+            images is not None and masks.shape != images.shape[:4]):
+        raise GQNError('%s: expected uint8 (scenes, views, H, W)%s, got %s %s' % (
+            path, '' if images is None else ' = %s' % (images.shape[:4],), masks.dtype,
+            masks.shape))
+    return masks
 
 
 def read_scene_specs(path, scenes=None):
