@@ -9,6 +9,14 @@ back once. Per view only the viewport, ``V`` and ``cam_pos`` change, which is
 what makes it several times faster than one ``OffscreenRenderer.render`` per
 view; ``tests/renderer/test_draw.py`` checks it against stock pyrender.
 
+Instance masks (``ViewRenderer.render(..., masks=True)``) come from an id pass
+over the same row: each merged primitive carries its vertices' object ids
+(:func:`renderer.scene_spec.object_ids`) as one more vertex attribute, and a
+small program of our own (``renderer/shaders/object_id.*``) writes ``id / 255``
+to the red channel of the non-multisampled framebuffer, with the colour pass's
+viewports, matrices, depth test and face culling, and no lighting or
+antialiasing; one ``GL_RED`` readback gives the ids.
+
 This module imports OpenGL: import it lazily (inside functions).
 """
 import ctypes
@@ -21,10 +29,11 @@ import numpy as np
 from gqn.errors import GQNError
 from renderer import platform
 from renderer.camera import pose_from_viewpoint
-from renderer.scene_spec import PRIMITIVES, validate_spec
+from renderer.scene_spec import PRIMITIVES, object_ids, validate_spec
 
 pyrender = platform.load_pyrender()
 from OpenGL import GL as gl  # noqa: E402  (after PyOpenGL is configured)
+from OpenGL.GL import shaders as gl_shaders  # noqa: E402
 from pyrender.constants import ProgramFlags, RenderFlags  # noqa: E402
 
 # Unit box: 6 faces x 4 corners (flat normals), two counter-clockwise triangles per face.
@@ -177,13 +186,19 @@ def build_scene(spec, intrinsics):
         GQNError: naming the first key of ``spec`` that is missing or malformed
             (:func:`renderer.scene_spec.validate_spec`).
     """
+    return _build_scene(spec, intrinsics)[:2]
+
+
+def _build_scene(spec, intrinsics):
+    """:func:`build_scene`, plus the merged primitives (a list) and, for each, where its
+    vertices come from: ``(mesh indices, vertex counts)``, two int arrays, in vertex order."""
     validate_spec(spec)
     scene = pyrender.Scene(bg_color=list(spec['background']) + [1.0],
                            ambient_light=spec['ambient'])
     groups = {}
     poses = np.asarray([m['pose'] for m in spec['meshes']], dtype=np.float64).reshape(-1, 4, 4)
     normal_matrices = np.linalg.inv(poses[:, :3, :3]).transpose(0, 2, 1) if len(poses) else []
-    for m, pose, normal_matrix in zip(spec['meshes'], poses, normal_matrices):
+    for index, (m, pose, normal_matrix) in enumerate(zip(spec['meshes'], poses, normal_matrices)):
         positions, normals, triangles, uv = SHAPES[m['shape']](m)
         normals = normals @ normal_matrix.T
         texture = m.get('texture')
@@ -192,8 +207,8 @@ def build_scene(spec, intrinsics):
         groups.setdefault(key, []).append((
             positions @ pose[:3, :3].T + pose[:3, 3],
             normals / np.linalg.norm(normals, axis=1, keepdims=True),
-            triangles, uv if texture is not None else m['color']))
-    primitives = []
+            triangles, uv if texture is not None else m['color'], index))
+    primitives, sources = [], []
     for key, parts in groups.items():
         offsets = np.cumsum([0] + [len(p[0]) for p in parts[:-1]])
         textured = len(key) == 3
@@ -212,6 +227,7 @@ def build_scene(spec, intrinsics):
                 baseColorFactor=[1.0, 1.0, 1.0, 1.0], metallicFactor=key[0],
                 roughnessFactor=key[1], alphaMode='OPAQUE', baseColorTexture=texture),
             **extra))
+        sources.append((np.array([p[4] for p in parts]), np.array([len(p[0]) for p in parts])))
     if primitives:
         scene.add(pyrender.Mesh(primitives))
     for light in spec['lights']:
@@ -220,7 +236,30 @@ def build_scene(spec, intrinsics):
         scene.add(pyrender.DirectionalLight(color=light['color'], intensity=light['intensity']),
                   pose=pose)
     camera_node = scene.add(_camera(intrinsics), pose=np.eye(4))
-    return scene, camera_node
+    return scene, camera_node, primitives, sources
+
+
+def _vertex_object_ids(spec, sources):
+    """Object id of every vertex of each merged primitive: float32 arrays, one per primitive.
+
+    Args:
+        spec (dict): the scene spec.
+        sources (list): per primitive ``(mesh indices, vertex counts)``, from ``_build_scene``.
+
+    Raises:
+        GQNError: when the spec has more than 255 objects
+            (:func:`renderer.scene_spec.object_ids`).
+    """
+    ids = np.asarray(object_ids(spec), dtype=np.float32)
+    return [np.repeat(ids[meshes], counts) for meshes, counts in sources]
+
+
+#: Shader files of the id pass (shipped in the package, ``renderer/shaders/``).
+SHADER_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'shaders')
+
+#: Vertex attribute location of the object ids (pyrender's primitives use 0..6 here:
+#: position, normal, colour or texture coordinates, and 4 of the instance matrix).
+OBJECT_ID_LOC = 15
 
 
 def shadow_flags(shadows):
@@ -254,29 +293,60 @@ class ViewRenderer:
         self._renderer.viewport_width = w * views
         self._renderer.viewport_height = h
         self._pixels = np.empty((h, w * views, 3), dtype=np.uint8)
+        self._ids = np.empty((h, w * views), dtype=np.uint8)
+        self._id_programs = {}  # instance-matrix location -> (program, P, V, M locations)
 
     def close(self):
         """Release the OpenGL context."""
         if self._offscreen is not None:
+            if self._id_programs:
+                self._offscreen._platform.make_current()
+                for program in self._id_programs.values():
+                    gl.glDeleteProgram(program[0])
+                self._id_programs = {}
             platform.close(self._offscreen)
             self._offscreen = None
 
-    def render(self, spec, viewpoints):
-        """Images uint8 ``(N, H, W, 3)`` of a scene spec from viewpoints ``(N, 7)``."""
+    def render(self, spec, viewpoints, masks=False):
+        """Images of a scene spec from viewpoints, and optionally its instance masks.
+
+        Args:
+            spec (dict): a scene spec (:mod:`renderer.families`).
+            viewpoints (array): float ``(N, 7)``.
+            masks (bool): also render each pixel's object id
+                (:func:`renderer.scene_spec.object_ids`) in an id pass over the same
+                framebuffer row; the images are the same bytes either way.
+
+        Returns:
+            numpy.ndarray or tuple: images uint8 ``(N, H, W, 3)``; with ``masks``,
+            ``(images, masks)``, masks uint8 ``(N, H, W)``: 0 where no object is seen
+            (sky, floor, walls), ``i`` where object ``i`` is the nearest surface.
+
+        Raises:
+            GQNError: for a malformed spec or viewpoints, or (with ``masks``) a spec of
+                more than 255 objects.
+        """
         poses = camera_poses(viewpoints)
-        scene = build_scene(spec, self.intrinsics)[0]
+        scene, _, primitives, sources = _build_scene(spec, self.intrinsics)
+        vertex_ids = _vertex_object_ids(spec, sources) if masks else None
         w, h = self.intrinsics['width'], self.intrinsics['height']
         out = np.empty((len(poses), h, w, 3), dtype=np.uint8)
+        ids = np.empty((len(poses), h, w), dtype=np.uint8) if masks else None
+        self._offscreen._platform.make_current()
+        self._renderer._update_context(scene, self.flags)
+        if masks:
+            for primitive, v in zip(primitives, vertex_ids):
+                _attach_object_ids(primitive, v)
         for start in range(0, len(poses), self.views):
             chunk = poses[start:start + self.views]
             out[start:start + len(chunk)] = self._render_row(scene, chunk)
-        return out
+            if masks:
+                ids[start:start + len(chunk)] = self._render_id_row(scene, chunk)
+        return (out, ids) if masks else out
 
     def _render_row(self, scene, poses):
         r = self._renderer
         w, h = self.intrinsics['width'], self.intrinsics['height']
-        self._offscreen._platform.make_current()
-        r._update_context(scene, self.flags)
         if self.shadows:
             for node in scene.directional_light_nodes:
                 r._shadow_mapping_pass(scene, node, self.flags)
@@ -332,17 +402,128 @@ class ViewRenderer:
             gl.glBindFramebuffer(gl.GL_DRAW_FRAMEBUFFER, r._main_fb)
             gl.glBlitFramebuffer(0, 0, width, h, 0, 0, width, h,
                                  gl.GL_COLOR_BUFFER_BIT, gl.GL_LINEAR)
-        gl.glBindFramebuffer(gl.GL_READ_FRAMEBUFFER, r._main_fb)
-        gl.glPixelStorei(gl.GL_PACK_ALIGNMENT, 1)
-        pixels = self._pixels[:, :width]
-        if width == self._pixels.shape[1]:
-            gl.glReadPixels(0, 0, width, h, gl.GL_RGB, gl.GL_UNSIGNED_BYTE, array=pixels)
-        else:
-            pixels = np.frombuffer(
-                gl.glReadPixels(0, 0, width, h, gl.GL_RGB, gl.GL_UNSIGNED_BYTE),
-                dtype=np.uint8).reshape(h, width, 3)
+        pixels = self._read(gl.GL_RGB, self._pixels, width)
         # rows bottom-up -> top-down; (H, N*W, 3) -> (N, H, W, 3)
         return pixels[::-1].reshape(h, len(poses), w, 3).transpose(1, 0, 2, 3)
+
+    def _render_id_row(self, scene, poses):
+        """Object ids uint8 ``(N, H, W)`` of the views ``poses``: the id pass (after the
+        colour pass of the same row, whose pixels are read already)."""
+        r = self._renderer
+        w, h = self.intrinsics['width'], self.intrinsics['height']
+        gl.glBindFramebuffer(gl.GL_DRAW_FRAMEBUFFER, r._main_fb)  # not multisampled
+        gl.glViewport(0, 0, w * self.views, h)
+        gl.glDisable(gl.GL_MULTISAMPLE)
+        gl.glDisable(gl.GL_BLEND)
+        gl.glEnable(gl.GL_DEPTH_TEST)
+        gl.glDepthMask(gl.GL_TRUE)
+        gl.glDepthFunc(gl.GL_LESS)
+        gl.glDepthRange(0.0, 1.0)
+        gl.glClearColor(0.0, 0.0, 0.0, 0.0)
+        gl.glClear(gl.GL_COLOR_BUFFER_BIT | gl.GL_DEPTH_BUFFER_BIT)
+        P = scene.main_camera_node.camera.get_projection_matrix(width=w, height=h)
+        V = _world_to_camera(poses).astype(np.float32)
+        for node in r._sorted_mesh_nodes(scene):
+            if not node.mesh.is_visible:
+                continue
+            M = scene.get_pose(node).astype(np.float32)
+            for primitive in node.mesh.primitives:
+                program, loc_p, loc_v, loc_m = self._id_program(primitive)
+                gl.glUseProgram(program)
+                gl.glUniformMatrix4fv(loc_p, 1, gl.GL_TRUE, P.astype(np.float32))
+                gl.glUniformMatrix4fv(loc_m, 1, gl.GL_TRUE, M)
+                _bind_face_state(primitive.material)
+                primitive._bind()
+                for i in range(len(poses)):
+                    gl.glViewport(i * w, 0, w, h)
+                    gl.glUniformMatrix4fv(loc_v, 1, gl.GL_TRUE, V[i])
+                    _draw(primitive)
+                primitive._unbind()
+        gl.glUseProgram(0)
+        gl.glEnable(gl.GL_BLEND)  # as pyrender leaves it (blend ONE, ZERO: opaque)
+        ids = self._read(gl.GL_RED, self._ids, w * len(poses))
+        return ids[::-1].reshape(h, len(poses), w).transpose(1, 0, 2)
+
+    def _read(self, fmt, buffer, width):
+        """Read the first ``width`` columns of the main (resolved) framebuffer as uint8
+        ``(H, width[, 3])`` (rows bottom-up) into ``buffer`` where it fits."""
+        h = buffer.shape[0]
+        gl.glBindFramebuffer(gl.GL_READ_FRAMEBUFFER, self._renderer._main_fb)
+        gl.glPixelStorei(gl.GL_PACK_ALIGNMENT, 1)
+        if width == buffer.shape[1]:
+            gl.glReadPixels(0, 0, width, h, fmt, gl.GL_UNSIGNED_BYTE, array=buffer)
+            return buffer
+        return np.frombuffer(gl.glReadPixels(0, 0, width, h, fmt, gl.GL_UNSIGNED_BYTE),
+                             dtype=np.uint8).reshape((h, width) + buffer.shape[2:])
+
+    def _id_program(self, primitive):
+        """The id pass program for a primitive's vertex layout, compiled once per context:
+        ``(program, P, V, M uniform locations)``."""
+        loc = _instance_matrix_location(primitive)
+        if loc not in self._id_programs:
+            self._id_programs[loc] = _compile_id_program(loc)
+        return self._id_programs[loc]
+
+
+def _instance_matrix_location(primitive):
+    """The vertex attribute location of a primitive's instance matrix: after its position,
+    normal, tangent, texture coordinates and colour (pyrender's ``Primitive`` layout)."""
+    return 1 + sum(a is not None for a in (primitive.normals, primitive.tangents,
+                                           primitive.texcoord_0, primitive.texcoord_1,
+                                           primitive.color_0))
+
+
+def _attach_object_ids(primitive, ids):
+    """Add the vertex attribute :data:`OBJECT_ID_LOC` (float ``ids``, one per vertex) to a
+    primitive in the current context; pyrender deletes its buffer with the primitive's."""
+    buffer = gl.glGenBuffers(1)
+    primitive._buffers.append(buffer)
+    primitive._bind()
+    gl.glBindBuffer(gl.GL_ARRAY_BUFFER, buffer)
+    data = np.ascontiguousarray(ids, dtype=np.float32)
+    gl.glBufferData(gl.GL_ARRAY_BUFFER, data.nbytes, data, gl.GL_STATIC_DRAW)
+    gl.glVertexAttribPointer(OBJECT_ID_LOC, 1, gl.GL_FLOAT, gl.GL_FALSE, 4, ctypes.c_void_p(0))
+    gl.glEnableVertexAttribArray(OBJECT_ID_LOC)
+    primitive._unbind()
+    gl.glBindBuffer(gl.GL_ARRAY_BUFFER, 0)
+
+
+def _bind_face_state(material):
+    """Face culling and polygon mode as pyrender's ``_bind_and_draw_primitive`` sets them for
+    a material (no render flags that change them are used here)."""
+    if material.doubleSided:
+        gl.glDisable(gl.GL_CULL_FACE)
+    else:
+        gl.glEnable(gl.GL_CULL_FACE)
+        gl.glCullFace(gl.GL_BACK)
+    gl.glPolygonMode(gl.GL_FRONT_AND_BACK, gl.GL_LINE if material.wireframe else gl.GL_FILL)
+
+
+@functools.lru_cache(maxsize=None)
+def _shader_source(name):
+    with open(os.path.join(SHADER_DIR, name)) as f:
+        return f.read()
+
+
+def _compile_id_program(instance_matrix_location):
+    """Compile and link the id pass program in the current context:
+    ``(program, P, V, M uniform locations)``."""
+    def source(name):
+        return (_shader_source(name).replace('INST_M_LOC', str(instance_matrix_location))
+                .replace('OBJECT_ID_LOC', str(OBJECT_ID_LOC)))
+    shaders = [gl_shaders.compileShader(source('object_id.vert'), gl.GL_VERTEX_SHADER),
+               gl_shaders.compileShader(source('object_id.frag'), gl.GL_FRAGMENT_SHADER)]
+    program = gl.glCreateProgram()
+    for shader in shaders:
+        gl.glAttachShader(program, shader)
+    gl.glLinkProgram(program)
+    for shader in shaders:
+        gl.glDeleteShader(shader)
+    if gl.glGetProgramiv(program, gl.GL_LINK_STATUS) != gl.GL_TRUE:
+        log = gl.glGetProgramInfoLog(program)
+        gl.glDeleteProgram(program)
+        raise GQNError('cannot link the id pass shaders (%s): %s' % (SHADER_DIR, log))
+    return (program,) + tuple(gl.glGetUniformLocation(program, name) for name in ('P', 'V', 'M'))
 
 
 def _draw(primitive):
