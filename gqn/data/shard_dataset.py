@@ -35,7 +35,9 @@ class ShardDataset(chainer.dataset.DatasetMixin):
 
     Instance masks (``<split>/masks/``, uint8 ``(V, H, W)`` object ids, 0 the background)
     and scene specs (``<split>/scenes/``) are read on request: :attr:`has_masks`,
-    :meth:`get_masks`, :attr:`has_specs`, :meth:`get_spec`.
+    :meth:`get_masks`, :attr:`has_specs`, :meth:`get_spec`. A reader that never asks
+    never opens them (a shard's mask file is memory-mapped on its first
+    :meth:`get_masks`), so training reads a dataset with or without masks alike.
 
     Datasets written by other GQN tools (no ``manifest.json``) are read as
     well: image size, view count and viewpoint width are inferred from the
@@ -52,8 +54,8 @@ class ShardDataset(chainer.dataset.DatasetMixin):
             raise GQNError('no shards in %s' % os.path.join(root, split, shards.IMAGES))
         shards.check_complete(root, split, self.manifest)
         self.shard_names = names
-        self._images, self._viewpoints, self._masks, self._offsets = [], [], [], [0]
-        self._specs = {}
+        self._images, self._viewpoints, self._offsets = [], [], [0]
+        self._masks, self._specs = {}, {}
         for name in names:
             images, viewpoints = shards.open_shard(root, split, name)
             if self._images and (images.shape[1:] != self._images[0].shape[1:]
@@ -68,7 +70,6 @@ class ShardDataset(chainer.dataset.DatasetMixin):
                 raise GQNError('%s: non-finite viewpoint values (`gqn check %s`)' % (
                     os.path.join(root, split, shards.VIEWPOINTS, name + '.npy'), root))
             self._images.append(images)
-            self._masks.append(shards.open_masks(root, split, name, images))
             self._viewpoints.append(viewpoints)
             self._offsets.append(self._offsets[-1] + len(images))
         self.assumptions = []
@@ -121,20 +122,26 @@ class ShardDataset(chainer.dataset.DatasetMixin):
 
     @property
     def has_masks(self):
-        """Whether every shard has instance masks."""
-        return all(m is not None for m in self._masks)
+        """Whether every shard has instance masks (its ``masks/NNNN.npy`` exists)."""
+        return all(os.path.exists(self._mask_file(name)) for name in self.shard_names)
+
+    def _mask_file(self, name):
+        return os.path.join(self.root, self.split, shards.MASKS, name + '.npy')
 
     def get_masks(self, i):
         """Object ids of scene ``i``'s views: uint8 ``(V, H, W)`` (0: background).
 
         Raises:
-            GQNError: when the scene's shard has no masks.
+            GQNError: when the scene's shard has no masks, or its mask file is not uint8
+                ``(scenes, V, H, W)`` as its images (naming the file).
         """
         s, j = self.locate(i)
+        if s not in self._masks:
+            self._masks[s] = shards.open_masks(self.root, self.split, self.shard_names[s],
+                                               self._images[s])
         if self._masks[s] is None:
             raise GQNError('%s: no instance masks (rendered without them, or not by gqn '
-                           'render)' % os.path.join(self.root, self.split, shards.MASKS,
-                                                    self.shard_names[s] + '.npy'))
+                           'render)' % self._mask_file(self.shard_names[s]))
         return np.asarray(self._masks[s][j])
 
     @property

@@ -92,11 +92,20 @@ def write_shard(root, split, index, images, viewpoints, scenes=None, masks=None)
     atomic_save_npy(img_path, images)
 
 
-def shard_exists(root, split, index, with_scenes=False):
-    """Whether shard ``index`` was written completely."""
+def shard_exists(root, split, index, with_scenes=False, with_masks=False):
+    """Whether shard ``index`` was written completely (with its scene specs and its instance
+    masks when asked)."""
     paths = shard_paths(root, split, index)
-    needed = paths if with_scenes else paths[:2]
+    needed = (paths if with_scenes else paths[:2]) + (
+        (mask_path(root, split, index),) if with_masks else ())
     return all(os.path.exists(p) for p in needed)
+
+
+def manifest_masks(manifest):
+    """Whether a dataset's shards have instance masks by its manifest: the recipe's ``masks``
+    key (``False`` for a manifest without it: rendered before masks, or imported)."""
+    recipe = manifest.get('recipe') if isinstance(manifest, dict) else None
+    return isinstance(recipe, dict) and recipe.get('masks') is True
 
 
 def list_splits(root):
@@ -228,17 +237,37 @@ def _check_scene_file(path, scenes, check_spec):
     if check_spec is not None:
         for i, spec in enumerate(specs):
             check_spec(spec, '%s: scene %d' % (path, i))
+    return specs
 
 
-def check_dataset(root, tolerance=1e-3, check_spec=None):
+def _check_masks(path, images, specs, max_object_id):
+    """A shard's mask file: uint8 ``(scenes, views, H, W)`` as its images, and no id above
+    ``max_object_id(spec)`` of its scene's spec (when both are given)."""
+    masks = load_array(path)
+    if masks.dtype != np.uint8 or masks.shape != images.shape[:4]:
+        raise GQNError('%s: expected uint8 (scenes, views, H, W) = %s as the images, got %s %s'
+                       % (path, images.shape[:4], masks.dtype, masks.shape))
+    if specs is None or max_object_id is None:
+        return
+    for i, spec in enumerate(specs):
+        top, limit = int(np.max(masks[i], initial=0)), max_object_id(spec)
+        if top > limit:
+            raise GQNError('%s: scene %d has object id %d, its scene spec has ids up to %d'
+                           % (path, i, top, limit))
+
+
+def check_dataset(root, tolerance=1e-3, check_spec=None, max_object_id=None):
     """Validate a dataset; raise :class:`GQNError` naming the first bad file.
 
     Checks every shard of every split: dtypes and shapes, equal views and
     image size across shards, finite viewpoints with unit-norm (cos, sin)
     pairs (within ``tolerance``), scene-spec files (if any) with one entry per
-    scene (each checked by ``check_spec(spec, where)`` when given), and, when
-    there is a manifest, image size, views, scenes per shard and scene/shard
-    counts per split against it.
+    scene (each checked by ``check_spec(spec, where)`` when given), mask files
+    (if any: uint8 ``(scenes, views, H, W)`` as the images, and, with scene specs
+    and ``max_object_id``, no id above ``max_object_id(spec)`` of its scene, which
+    reads every mask), and, when there is a manifest, image size, views, scenes per
+    shard and scene/shard counts per split against it, and a mask file for every
+    shard when its recipe has ``masks = true`` (:func:`manifest_masks`).
 
     Returns:
         dict: ``splits`` (``{split: {'shards': k, 'scenes': n}}``), ``views``,
@@ -300,8 +329,15 @@ def check_dataset(root, tolerance=1e-3, check_spec=None):
                 if err > tolerance:
                     raise GQNError('%s: (cos, sin) pair at columns %d, %d is not unit-norm '
                                    '(off by %.3g)' % (vp_path, c, c + 1, err))
+            specs = None
             if os.path.exists(scene_path):
-                _check_scene_file(scene_path, images.shape[0], check_spec)
+                specs = _check_scene_file(scene_path, images.shape[0], check_spec)
+            masks_file = mask_path(root, split, int(name))
+            if os.path.exists(masks_file):
+                _check_masks(masks_file, images, specs, max_object_id)
+            elif manifest_masks(manifest):
+                raise GQNError('%s: missing (the recipe in %s has masks = true)'
+                               % (masks_file, MANIFEST))
             scenes += images.shape[0]
         if expected is not None and scenes != expected['scenes']:
             raise GQNError('%s: %d scenes, the manifest says %d'

@@ -203,3 +203,49 @@ def test_a_recipe_or_preset_that_is_not_utf8_is_named(tmp_path, capsys):
     assert main(['train', str(bad), '--out', str(tmp_path / 'run')]) == 2
     err = capsys.readouterr().err
     assert err.count('bad.toml') == 2 and 'Traceback' not in err
+
+
+def _with_masks(root, split='train', broken=None):
+    """Give every shard of ``split`` masks: scene ``i`` of the split has id ``i % 256`` in
+    its first pixel of every view; shard ``broken`` gets a mask file of the wrong shape."""
+    first = 0
+    for name in shards.list_shards(root, split):
+        images = shards.open_shard(root, split, name)[0]
+        masks = np.zeros(images.shape[:4], np.uint8)
+        masks[:, :, 0, 0] = (first + np.arange(len(images)))[:, None] % 256
+        first += len(images)
+        if name == broken:
+            masks = masks[..., 1:]
+        path = shards.mask_path(root, split, int(name))
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        np.save(path, masks)
+
+
+def test_masks_are_read_on_request(synthetic_dataset):
+    plain = ShardDataset(synthetic_dataset, 'train')
+    assert not plain.has_masks
+    with pytest.raises(GQNError, match='train/masks/0000.npy: no instance masks'):
+        plain.get_masks(0)
+    _with_masks(synthetic_dataset)
+    ds = ShardDataset(synthetic_dataset, 'train')
+    assert ds.has_masks and not ShardDataset(synthetic_dataset, 'test').has_masks
+    for i in (0, 9, 23):
+        m = ds.get_masks(i)
+        assert m.dtype == np.uint8 and m.shape == (5, 16, 16)
+        assert (m[:, 0, 0] == i).all() and m.sum() == 5 * i
+    # a reader that ignores masks sees the same scenes as before
+    for i in (0, 9, 23):
+        for a, b in zip(ds[i], plain[i]):
+            np.testing.assert_array_equal(a, b)
+    assert shards.check_dataset(synthetic_dataset)['splits']['train']['scenes'] == 24
+
+
+def test_a_bad_mask_file_fails_only_the_reader_that_asks_for_it(synthetic_dataset):
+    _with_masks(synthetic_dataset, broken='0001')
+    ds = ShardDataset(synthetic_dataset, 'train')  # training never opens the masks
+    assert ds[9][0].shape == (5, 3, 16, 16) and ds.get_masks(0).shape == (5, 16, 16)
+    with pytest.raises(GQNError, match=r'train/masks/0001.npy: expected uint8 \(scenes, views, '
+                                       r'H, W\) = \(8, 5, 16, 16\), got uint8 \(8, 5, 16, 15\)'):
+        ds.get_masks(9)
+    with pytest.raises(GQNError, match='train/masks/0001.npy: expected uint8'):
+        shards.check_dataset(synthetic_dataset)

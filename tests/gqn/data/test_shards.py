@@ -75,3 +75,60 @@ def test_bad_dtype_shape_and_scenes(tmp_path):
         shards.check_dataset(root)
     with pytest.raises(GQNError, match='no dataset'):
         shards.check_dataset(str(tmp_path / 'empty'))
+
+
+def _write_masks(root, counts=(('train', (4, 4, 2)), ('test', (3,))), views=3, size=8, top=1):
+    for split, per in counts:
+        for i, n in enumerate(per):
+            ids = np.zeros((n, views, size, size), np.uint8)
+            ids[..., :2, :2] = top
+            path = shards.mask_path(root, split, i)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            files.atomic_save_npy(path, ids)
+    return root
+
+
+def _recipe_masks(root, masks):
+    path = os.path.join(root, shards.MANIFEST)
+    manifest = files.read_json(path, 'manifest')
+    manifest['recipe'] = {'masks': masks} if masks is not None else {}
+    files.atomic_write_json(path, manifest)
+    return manifest
+
+
+def test_masks_checked_where_present(tmp_path):
+    root = _write_masks(_write(str(tmp_path)))
+    assert shards.check_dataset(root)['splits']['train'] == {'shards': 3, 'scenes': 10}
+    # ids against the largest id of each scene's spec
+    assert shards.check_dataset(root, max_object_id=lambda spec: 1)
+    with pytest.raises(GQNError, match='test/masks/0000.npy: scene 0 has object id 1, its '
+                                       'scene spec has ids up to 0'):
+        shards.check_dataset(root, max_object_id=lambda spec: 0)
+    path = shards.mask_path(root, 'test', 0)
+    np.save(path, np.zeros((3, 3, 8, 8), np.uint16))
+    with pytest.raises(GQNError, match=r'test/masks/0000.npy: expected uint8 \(scenes, views, '
+                                       r'H, W\) = \(3, 3, 8, 8\) as the images, got uint16'):
+        shards.check_dataset(root)
+    np.save(path, np.zeros((3, 3, 8, 8, 1), np.uint8))
+    with pytest.raises(GQNError, match='test/masks/0000.npy: expected uint8'):
+        shards.check_dataset(root)
+    with open(path, 'wb') as f:
+        f.write(b'not an array')
+    with pytest.raises(GQNError, match='test/masks/0000.npy: not a .npy file'):
+        shards.check_dataset(root)
+
+
+@pytest.mark.parametrize('masks', [True, False, None])
+def test_a_missing_mask_file_is_an_error_only_when_the_recipe_has_masks(tmp_path, masks):
+    root = _write_masks(_write(str(tmp_path)))
+    manifest = _recipe_masks(root, masks)
+    assert shards.manifest_masks(manifest) is (masks is True)
+    os.remove(shards.mask_path(root, 'train', 2))
+    assert not shards.shard_exists(root, 'train', 2, with_masks=True)
+    assert shards.shard_exists(root, 'train', 2, with_scenes=True)
+    if masks:
+        with pytest.raises(GQNError, match=r'train/masks/0002.npy: missing \(the recipe in '
+                                           r'manifest.json has masks = true\)'):
+            shards.check_dataset(root)
+    else:  # masks = false, or a manifest from before masks: masks where present
+        shards.check_dataset(root)
