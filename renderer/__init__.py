@@ -5,8 +5,10 @@ through :mod:`renderer.platform` when first used.
 
 Public API:
 
-* :func:`render_dataset` - render a recipe into ``.npy`` shards.
-* :func:`render_viewpoints` - re-render a stored scene spec from any viewpoints.
+* :func:`render_dataset` - render a recipe into ``.npy`` shards (images, viewpoints,
+  scene specs, instance masks).
+* :func:`render_viewpoints` - re-render a stored scene spec from any viewpoints (its
+  instance masks too, with ``masks=True``).
 * :mod:`renderer.camera` - axis convention, pose <-> viewpoint, camera samplers.
 * :mod:`renderer.families` - the scene-family interface and registry
   (built-in: :mod:`renderer.shepard_matzler`, :mod:`renderer.rooms`,

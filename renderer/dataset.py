@@ -103,21 +103,25 @@ def open_view_renderer(manifest):
                         antialias=recipe['antialias'], shadows=recipe['shadows'])
 
 
-def render_viewpoints(manifest, scene_spec, viewpoints, view_renderer=None):
+def render_viewpoints(manifest, scene_spec, viewpoints, view_renderer=None, masks=False):
     """Render a stored scene spec from arbitrary viewpoints.
 
     Uses the manifest's intrinsics and settings; rendering a scene's own
-    viewpoints reproduces its shard images byte for byte.
+    viewpoints reproduces its shard images (and masks) byte for byte.
 
     Args:
         manifest (dict): the dataset's manifest (:func:`gqn.data.shards.read_manifest`).
-        scene_spec (dict): one entry of ``<split>/scenes/NNNN.json``.
+        scene_spec (dict): one entry of ``<split>/scenes/NNNN.json`` (or a changed copy,
+            e.g. :func:`renderer.scene_spec.without_objects` for the empty scene).
         viewpoints (array): float ``(N, 7)`` viewpoints.
         view_renderer: an open renderer from :func:`open_view_renderer` to
             reuse across calls; by default one is opened and closed.
+        masks (bool): also return the instance masks (whatever the recipe says).
 
     Returns:
-        numpy.ndarray: uint8 ``(N, H, W, 3)``.
+        numpy.ndarray or tuple: images uint8 ``(N, H, W, 3)``; with ``masks``,
+        ``(images, masks)``, masks uint8 ``(N, H, W)`` object ids
+        (:func:`renderer.scene_spec.object_ids`, 0 the background).
 
     Raises:
         GQNError: for a malformed spec, or one naming a mesh file the recipe does not list.
@@ -127,29 +131,35 @@ def render_viewpoints(manifest, scene_spec, viewpoints, view_renderer=None):
     if own:
         view_renderer = open_view_renderer(manifest)
     try:
-        return view_renderer.render(scene_spec, viewpoints)
+        return view_renderer.render(scene_spec, viewpoints, masks=masks)
     finally:
         if own:
             view_renderer.close()
 
 
 def render_shard(manifest, root, split, index, view_renderer, sampler=None):
-    """Render and atomically write shard ``index`` of ``split``; returns its scene count."""
+    """Render and atomically write shard ``index`` of ``split``, with its instance masks when
+    the recipe's ``masks`` is on; returns its scene count."""
     sampler = sampler or SceneSampler(manifest['recipe'])
+    with_masks = shards.manifest_masks(manifest)
     per_shard = manifest['scenes_per_shard']
     first = index * per_shard
     count = min(per_shard, manifest['splits'][split]['scenes'] - first)
     size = manifest['image_size']
     views = manifest['views']
     images = np.empty((count, views, size, size, 3), dtype=np.uint8)
+    masks = np.empty((count, views, size, size), dtype=np.uint8) if with_masks else None
     viewpoints = np.empty((count, views, 7), dtype=np.float32)
     specs = []
     for i in range(count):
         spec, viewpoints[i] = sampler.sample(split, first + i)
-        images[i] = view_renderer.render(spec, viewpoints[i])
+        if with_masks:
+            images[i], masks[i] = view_renderer.render(spec, viewpoints[i], masks=True)
+        else:
+            images[i] = view_renderer.render(spec, viewpoints[i])
         spec['camera_poses'] = camera.pose_from_viewpoint(viewpoints[i]).tolist()
         specs.append(spec)
-    shards.write_shard(root, split, index, images, viewpoints, specs)
+    shards.write_shard(root, split, index, images, viewpoints, specs, masks=masks)
     return count
 
 
@@ -213,10 +223,15 @@ def prepare_root(root, manifest):
         if not isinstance(existing, dict):
             raise GQNError('%s: not a render marker (a JSON object)' % marker)
     if existing is not None:
-        diff = _recipe_diff(existing.get('recipe', {}), manifest['recipe'])
+        recipe = existing.get('recipe', {})
+        if isinstance(recipe, dict) and 'masks' not in recipe:
+            recipe = dict(recipe, masks=False)  # rendered before masks existed: none
+        diff = _recipe_diff(recipe, manifest['recipe'])
         if diff:
-            raise GQNError('%s holds a dataset with a different recipe (differs in: %s); '
-                           'choose another --out or delete it' % (root, ', '.join(diff)))
+            hint = ' (it was rendered without masks: --set masks=false resumes it)' \
+                if diff == ['masks'] and not recipe['masks'] else ''
+            raise GQNError('%s holds a dataset with a different recipe (differs in: %s)%s; '
+                           'choose another --out or delete it' % (root, ', '.join(diff), hint))
     elif os.path.isdir(root) and set(os.listdir(root)) - {LOCK}:
         raise GQNError('%s is not empty and has no %s; refusing to render into it'
                        % (root, shards.MANIFEST))
@@ -246,9 +261,11 @@ def _existing_parent(path):
 
 
 def _scene_bytes(manifest):
-    """About how many bytes of disk (and of memory while it renders) one scene takes."""
+    """About how many bytes of disk (and of memory while it renders) one scene takes: its
+    images, viewpoints, spec and (when the recipe has them) instance masks."""
     size, views = manifest['image_size'], manifest['views']
-    return views * (size * size * 3 + shards.VIEWPOINT_SIZE * 4) + 1000  # + its spec
+    pixel = 3 + (1 if shards.manifest_masks(manifest) else 0)
+    return views * (size * size * pixel + shards.VIEWPOINT_SIZE * 4) + 1000  # + its spec
 
 
 def check_resources(manifest, root, workers=1):
@@ -281,10 +298,12 @@ def check_resources(manifest, root, workers=1):
 
 
 def pending_shards(manifest, root):
-    """``(split, index)`` of the shards not written yet, in order."""
+    """``(split, index)`` of the shards not written yet, in order: a shard misses when any of
+    its files does (its mask file too, when the recipe has masks)."""
+    with_masks = shards.manifest_masks(manifest)
     return [(split, i) for split, info in manifest['splits'].items()
             for i in range(info['shards'])
-            if not shards.shard_exists(root, split, i, with_scenes=True)]
+            if not shards.shard_exists(root, split, i, with_scenes=True, with_masks=with_masks)]
 
 
 def render_dataset(name, recipe, root, workers=1, progress=True, log=print, comm=None):

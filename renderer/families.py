@@ -13,7 +13,8 @@ describes one scene, so the renderer can draw it (again) from any viewpoint::
          "extents": [sx, sy, sz],           # world units
          "pose": [[...4x4 row-major...]],   # model-to-world
          "color": [r, g, b],                # 0..1 vertex colour
-         "metallic": 0.0, "roughness": 1.0},
+         "metallic": 0.0, "roughness": 1.0,
+         "object": 1},                      # optional: instance mask id, 0 background
         ...
       ],
       "lights": [
@@ -28,6 +29,11 @@ Mesh ``shape`` is one of ``box``, ``sphere``, ``cylinder``, ``capsule``,
 +y, for floors and walls) or ``file`` (a mesh file, key ``path``, drawn with
 ``pose`` only). Instead of ``color`` a mesh may carry a procedural
 ``texture`` (a dict, see :mod:`renderer.textures`) and ``uv_repeat``.
+The optional ``object`` (an int, 0..255) says which object of the scene a mesh
+belongs to in the instance masks, 0 for the background; without it a ``quad``
+is background and any other mesh an object of its own
+(:func:`renderer.scene_spec.object_ids`), so a family sets it only to group
+meshes into one object (Shepard-Matzler's cubes) or to make a solid background.
 A family that draws a room adds ``"room": {"size": [sx, sz], "height": h,
 "footprints": [[x, z, r], ...]}`` so the ``free`` camera stays inside it and
 out of the objects.

@@ -33,6 +33,7 @@ DATASET_DEFAULTS = {
     'seed': 0,
     'antialias': False,       # 4x multisampling
     'shadows': False,         # shadow maps for directional lights
+    'masks': True,            # instance masks (<split>/masks/, uint8 object ids per pixel)
 }
 
 #: Upper bounds of the top-level counts that size every scene's work.

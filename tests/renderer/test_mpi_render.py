@@ -47,13 +47,16 @@ def test_two_ranks_write_the_same_bytes_and_resume(tmp_path):
     assert done.returncode == 0, done.stderr
     assert '2 ranks rendered 7 shards' in done.stdout
     files = tree(single)
-    assert files == tree(multi) and 'manifest.json' in files and len(files) == 1 + 3 * 7
+    # images, viewpoints, scene specs and instance masks of 7 shards
+    assert files == tree(multi) and 'manifest.json' in files and len(files) == 1 + 4 * 7
+    assert 'train/masks/0003.npy' in files
     assert not filecmp.cmpfiles(single, multi, files, shallow=False)[1]
 
     # the state a killed job leaves: some shards, no manifest, the in-progress marker
     os.rename(os.path.join(multi, shards.MANIFEST), os.path.join(multi, 'render-in-progress.json'))
     for split, index in (('train', 1), ('test', 0)):
-        for path in shards.shard_paths(multi, split, index):
+        for path in shards.shard_paths(multi, split, index) + (
+                shards.mask_path(multi, split, index),):
             os.remove(path)
     with open(os.path.join(multi, 'train', 'images', '0003.npy.tmp123'), 'wb') as f:
         f.write(b'half a shard')

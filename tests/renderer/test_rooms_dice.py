@@ -52,10 +52,14 @@ def test_renders_checks_and_images_vary(dataset):
 def test_rerender_from_stored_poses_and_objects_visible(dataset):
     m = shards.read_manifest(dataset)
     images = shards.open_shard(dataset, 'train', '0001')[0]
+    masks = shards.open_masks(dataset, 'train', '0001', images)
     coverage = []
-    for spec, img in zip(_specs(dataset, shard='0001'), images):
+    for spec, img, mask in zip(_specs(dataset, shard='0001'), images, masks):
         v = viewpoint_from_pose(spec['camera_poses'])
-        np.testing.assert_array_equal(render_viewpoints(m, spec, v), img)
+        again, again_mask = render_viewpoints(m, spec, v, masks=True)
+        np.testing.assert_array_equal(again, img)
+        np.testing.assert_array_equal(again_mask, mask)  # the stored spec and masks agree
+        assert set(np.unique(mask)) <= set(range(len(spec['meshes']) - ROOM_MESHES + 1))
         empty = render_viewpoints(m, dict(spec, meshes=spec['meshes'][:ROOM_MESHES]), v)
         coverage.append(np.any(empty != img, axis=-1).mean(axis=(1, 2)))
     coverage = np.concatenate(coverage)
