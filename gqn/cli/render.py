@@ -66,10 +66,11 @@ def configure_check(parser):
 
 def run_check(args):
     from gqn.data.shards import check_dataset, read_manifest
-    from renderer.scene_spec import recipe_mesh_files, validate_spec
+    from renderer.scene_spec import object_ids, recipe_mesh_files, validate_spec
     mesh_files = recipe_mesh_files(read_manifest(args.root))
     summary = check_dataset(args.root, check_spec=lambda spec, where: validate_spec(
-        spec, where=where, mesh_files=mesh_files))
+        spec, where=where, mesh_files=mesh_files),
+        max_object_id=lambda spec: max(object_ids(spec), default=0))
     for split, info in summary['splits'].items():
         print('%s: %s: %d scenes in %d shards, %d views of %dx%d' % (
             args.root, split, info['scenes'], info['shards'], summary['views'],
@@ -85,11 +86,14 @@ def configure_preview(parser):
     parser.add_argument('--scenes', type=int, default=8, help='rows (default: %(default)s)')
     parser.add_argument('--views', type=int, help='columns (default: all views)')
     parser.add_argument('--scale', type=int, default=2, help='pixel zoom (default: %(default)s)')
+    parser.add_argument('--masks', action='store_true',
+                        help='tint each object of the instance masks with its own colour '
+                        '(default --out: <root>/preview-masks.png); an error without masks')
 
 
 def run_preview(args):
     from renderer.preview import write_preview
     path = write_preview(args.root, args.out, scale=args.scale, split=args.split,
-                         scenes=args.scenes, views=args.views)
+                         scenes=args.scenes, views=args.views, masks=args.masks)
     print(path)
     return 0

@@ -54,6 +54,10 @@ def test_layout_manifest_and_check(tiny):
     images, viewpoints = shards.open_shard(tiny, 'train', '0002')
     assert images.shape == (1, 4, 32, 32, 3) and images.dtype == np.uint8  # short last shard
     assert viewpoints.shape == (1, 4, 7) and viewpoints.dtype == np.float32
+    assert m['recipe']['masks'] is True  # the default: instance masks beside the images
+    masks = shards.open_masks(tiny, 'train', '0002', images)
+    assert masks.shape == (1, 4, 32, 32) and masks.dtype == np.uint8
+    assert set(np.unique(masks)) == {0, 1}  # a Shepard-Matzler object is one object
     summary = shards.check_dataset(tiny)
     assert summary['splits']['train'] == {'shards': 3, 'scenes': 7}
     # train and test scenes come from disjoint seed streams
@@ -66,8 +70,13 @@ def test_rerender_reproduces_shards_byte_for_byte(tiny):
     m = shards.read_manifest(tiny)
     specs = json.load(open(os.path.join(tiny, 'train', 'scenes', '0001.json')))
     images, viewpoints = shards.open_shard(tiny, 'train', '0001')
-    for spec, img, v in zip(specs, images, viewpoints):
+    masks = shards.open_masks(tiny, 'train', '0001', images)
+    for spec, img, mask, v in zip(specs, images, masks, viewpoints):
         np.testing.assert_array_equal(render_viewpoints(m, spec, v), img)
+        # the stored spec and the stored masks agree
+        again, again_mask = render_viewpoints(m, spec, v, masks=True)
+        np.testing.assert_array_equal(again, img)
+        np.testing.assert_array_equal(again_mask, mask)
         # the stored poses are the poses of the stored viewpoints
         from renderer.camera import viewpoint_from_pose
         np.testing.assert_allclose(viewpoint_from_pose(spec['camera_poses']), v, atol=1e-6)
@@ -80,7 +89,8 @@ def test_rerender_reproduces_shards_byte_for_byte(tiny):
 def test_same_bytes_with_two_workers_and_rerun_is_noop(tiny, tmp_path):
     root = str(tmp_path / 'ds')
     render_dataset('tiny', resolve(TINY), root, workers=2, progress=False, log=lambda s: None)
-    _same_tree(tiny, root)
+    assert {'train/masks/0000.npy', 'test/masks/0000.npy'} <= set(_files(tiny))
+    _same_tree(tiny, root)  # images, viewpoints, specs and masks
     messages = []
     result = render_dataset('tiny', resolve(TINY), root, workers=2, progress=False,
                             log=messages.append)
@@ -95,10 +105,99 @@ def test_resume_after_partial_run(tiny, tmp_path):
     os.remove(os.path.join(root, 'train', 'images', '0001.npy'))  # as if killed mid-shard
     with open(os.path.join(root, 'train', 'images', '0001.npy.tmp99'), 'wb') as f:
         f.write(b'half')
+    os.remove(shards.mask_path(root, 'test', 0))  # a shard without its masks is missing too
+    from renderer.dataset import make_manifest, pending_shards
+    assert pending_shards(make_manifest('tiny', resolve(TINY)), root) == [('train', 1),
+                                                                          ('test', 0)]
     result = render_dataset('tiny', resolve(TINY), root, workers=1, progress=False,
                             log=lambda s: None)
-    assert result['shards'] == 1
+    assert result['shards'] == 2
     _same_tree(tiny, root)
+
+
+def test_masks_false_writes_no_masks(tiny, tmp_path):
+    root = str(tmp_path / 'ds')
+    render_dataset('tiny', resolve(dict(TINY, masks=False)), root, workers=1, progress=False,
+                   log=lambda s: None)
+    assert not any('masks' in f for f in _files(root))
+    assert shards.read_manifest(root)['recipe']['masks'] is False
+    shards.check_dataset(root)
+    for f in _files(tiny):  # the same images and specs as with masks
+        if '/masks/' not in f and f != shards.MANIFEST:
+            assert filecmp.cmp(os.path.join(tiny, f), os.path.join(root, f), shallow=False), f
+    with pytest.raises(GQNError, match='masks must be bool'):
+        resolve(dict(TINY, masks=1))
+
+
+def test_a_dataset_rendered_before_masks_loads_checks_and_resumes(tmp_path):
+    # its manifest's recipe has no "masks" key and its shards no masks/
+    root = str(tmp_path / 'old')
+    render_dataset('tiny', resolve(dict(TINY, masks=False)), root, workers=1, progress=False,
+                   log=lambda s: None)
+    manifest = shards.read_manifest(root)
+    del manifest['recipe']['masks']
+    from gqn import files
+    files.atomic_write_json(os.path.join(root, shards.MANIFEST), manifest)
+    assert not shards.manifest_masks(manifest)
+    assert shards.check_dataset(root)['splits']['train'] == {'shards': 3, 'scenes': 7}
+    r = _gqn('check', root)
+    assert r.returncode == 0 and 'OK' in r.stdout
+    from gqn.data.shard_dataset import ShardDataset
+    ds = ShardDataset(root, 'train')
+    assert len(ds) == 7 and ds[0][0].shape == (4, 3, 32, 32) and not ds.has_masks
+    from renderer.dataset import pending_shards
+    assert pending_shards(manifest, root) == []
+    # today's recipe has masks on: refused, with the way to resume it
+    with pytest.raises(GQNError, match=r'differs in: masks\) \(it was rendered without masks: '
+                                       r'--set masks=false resumes it\)'):
+        render_dataset('tiny', resolve(TINY), root, progress=False)
+    result = render_dataset('tiny', resolve(dict(TINY, masks=False)), root, progress=False,
+                            log=lambda s: None)
+    assert result['shards'] == 0 and shards.read_manifest(root)['recipe']['masks'] is False
+
+
+def test_check_rejects_bad_or_missing_masks_and_preview_overlays_them(tiny, tmp_path):
+    import shutil
+    root = str(tmp_path / 'ds')
+    shutil.copytree(tiny, root)
+    r = _gqn('preview', root, '--masks', '--scenes', '2', '--scale', '1')
+    assert r.returncode == 0, r.stderr
+    from PIL import Image
+    path = os.path.join(root, 'preview-masks.png')
+    assert r.stdout.strip() == path and Image.open(path).size == (4 * 34 + 2, 2 * 34 + 2)
+    plain = np.asarray(Image.open(_gqn('preview', root, '--scenes', '2', '--scale', '1')
+                                  .stdout.strip()))
+    tinted = np.asarray(Image.open(path))
+    masks = shards.open_masks(root, 'train', '0000')[:2]
+    tiles = np.zeros(tinted.shape[:2], bool)  # the object pixels of the grid
+    for i in range(2):
+        for j in range(4):
+            tiles[2 + 34 * i:34 * (i + 1), 2 + 34 * j:34 * (j + 1)] = masks[i, j] > 0
+    assert (tinted != plain).any(-1)[tiles].mean() > 0.9  # objects tinted
+    np.testing.assert_array_equal(tinted[~tiles], plain[~tiles])  # background untouched
+
+    bad = shards.mask_path(root, 'train', 1)
+    np.save(bad, np.zeros((3, 4, 32, 32), np.int32))  # wrong dtype
+    r = _gqn('check', root)
+    assert r.returncode == 2 and 'train/masks/0001.npy: expected uint8' in r.stderr
+    np.save(bad, np.zeros((3, 4, 32, 31), np.uint8))  # wrong shape
+    r = _gqn('check', root)
+    assert r.returncode == 2 and 'train/masks/0001.npy: expected uint8' in r.stderr
+    np.save(bad, np.full((3, 4, 32, 32), 2, np.uint8))  # an id the scene spec does not have
+    r = _gqn('check', root)
+    assert r.returncode == 2 and 'train/masks/0001.npy: scene 0 has object id 2' in r.stderr
+    os.remove(bad)
+    r = _gqn('check', root)
+    assert r.returncode == 2 and r.stderr.count('\n') == 1
+    assert 'train/masks/0001.npy: missing (the recipe in manifest.json has masks = true)' \
+        in r.stderr
+
+    no_masks = str(tmp_path / 'plain')
+    render_dataset('tiny', resolve(dict(TINY, masks=False, train_scenes=2, test_scenes=0)),
+                   no_masks, workers=1, progress=False, log=lambda s: None)
+    r = _gqn('preview', no_masks, '--masks')
+    assert r.returncode == 2 and r.stderr.count('\n') == 1
+    assert 'train/masks/0000.npy: no instance masks' in r.stderr
 
 
 @pytest.mark.slow
