@@ -15,9 +15,15 @@ over processes. Measured in the same run:
 * ``families``: the dataset path for ``rooms_ring_camera``,
   ``rooms_free_camera`` and ``mnist_dice_ring_camera`` (10 views per scene,
   textured room, recipe settings), and the same recipes' views/s with the
-  Shepard-Matzler baseline's ratio ``<family> / fast`` (same run, same load).
+  Shepard-Matzler baseline's ratio ``<family> / fast`` (same run, same load);
+* ``masks``: what the instance masks cost (the recipes' ``masks = true``, the
+  default): each process renders the same pre-sampled scenes without and with
+  masks, alternating which goes first, and sums the time of the
+  ``ViewRenderer.render`` calls of each; ``<recipe>_masks_ratio`` is the time
+  with masks over the time without (the goal: at most 1.3), ``..._ms_per_scene``
+  the two times per scene of one process, for Shepard-Matzler and each family.
 
-Usage: python bench/render.py [--seconds 8] [--workers N] [--families-only]
+Usage: python bench/render.py [--seconds 8] [--workers N] [--families-only] [--masks-only]
 """
 import argparse
 import json
@@ -45,6 +51,44 @@ def _fast(args):
         return _loop(lambda i: vr.render(*sampler.sample('train', i)), recipe['views'], seconds)
     finally:
         vr.close()
+
+
+def _masks(args):
+    """Seconds spent in ``render`` without and with masks over the same scenes, and the
+    scene count, in one process."""
+    recipe, seconds = args
+    from renderer import platform
+    platform.worker_environment()
+    from renderer.dataset import SceneSampler, make_manifest, open_view_renderer
+    vr = open_view_renderer(make_manifest('bench', recipe))
+    sampler = SceneSampler(recipe)
+    scenes = [sampler.sample('train', i) for i in range(32)]
+    try:
+        for spec, v in scenes[:3]:  # warm-up: both programs compiled, first allocations
+            vr.render(spec, v)
+            vr.render(spec, v, masks=True)
+        spent = {False: 0.0, True: 0.0}
+        n, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            spec, v = scenes[n % len(scenes)]
+            for masks in ((False, True) if n % 2 == 0 else (True, False)):
+                t = time.perf_counter()
+                vr.render(spec, v, masks=masks)
+                spent[masks] += time.perf_counter() - t
+            n += 1
+        return spent[False], spent[True], n
+    finally:
+        vr.close()
+
+
+def _measure_masks(recipe, seconds, workers):
+    """``{ms_per_scene_without, ms_per_scene_with, ratio}`` over ``workers`` processes."""
+    with multiprocessing.get_context('spawn').Pool(workers) as pool:
+        runs = pool.map(_masks, [(recipe, seconds)] * workers)
+    plain, with_masks, n = (sum(r[k] for r in runs) for k in range(3))
+    return {'ms_per_scene_without_masks': round(1000 * plain / n, 2),
+            'ms_per_scene_with_masks': round(1000 * with_masks / n, 2),
+            'masks_ratio': round(with_masks / plain, 3)}
 
 
 def _naive(args):
@@ -106,9 +150,20 @@ def main():
     parser.add_argument('--workers', type=int, default=len(os.sched_getaffinity(0)))
     parser.add_argument('--families-only', action='store_true',
                         help='skip the antialias and naive Shepard-Matzler measurements')
+    parser.add_argument('--masks-only', action='store_true',
+                        help='only what the instance masks cost, for every recipe')
     args = parser.parse_args()
     from renderer.recipe import load_recipe
     _, recipe = load_recipe('shepard_matzler_7')
+    if args.masks_only:
+        out = {'benchmark': 'render_masks', 'workers': args.workers}
+        for name in ['shepard_matzler_7'] + FAMILY_RECIPES:
+            _, r = load_recipe(name)
+            out.update(('%s_%s' % (name, k), v)
+                       for k, v in _measure_masks(r, args.seconds, args.workers).items())
+        out['load_average'] = round(os.getloadavg()[0], 2)
+        print(json.dumps(out))
+        return
     fast = _measure(_fast, (recipe, args.seconds, recipe['antialias']), args.workers)
     out = {'benchmark': 'render', 'recipe': 'shepard_matzler_7', 'image_size': recipe['image_size'],
            'views_per_scene': recipe['views'], 'workers': args.workers,
@@ -127,6 +182,10 @@ def main():
                          args.workers)
         out[name + '_views_per_s'] = round(views, 1)
         out[name + '_vs_shepard_matzler'] = round(views / fast, 3)
+    for name in ['shepard_matzler_7'] + FAMILY_RECIPES:
+        _, r = load_recipe(name)
+        out.update(('%s_%s' % (name, k), v)
+                   for k, v in _measure_masks(r, args.seconds, args.workers).items())
     out['load_average'] = round(os.getloadavg()[0], 2)
     print(json.dumps(out))
 
