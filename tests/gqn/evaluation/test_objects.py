@@ -331,3 +331,26 @@ def test_gqn_eval_writes_the_object_figures(rooms, synthetic_dataset, tmp_path):
     assert all(row['empty_scene_object_mse'] is None for row in result['rows'])
     assert_eval_files_match(out)
 
+
+def test_the_quality_benchmark_keeps_the_object_fields(tmp_path):
+    """bench/quality.py's figures(): the object and background fields in each row and in K5,
+    none for a held-out set without masks or specs."""
+    import importlib.util
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))))), 'bench', 'quality.py')
+    spec = importlib.util.spec_from_file_location('quality', path)
+    quality = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(quality)
+    root = write_synthetic_dataset(str(tmp_path / 'objects'), objects=True, views=6)
+    result = evaluate(untrained_model(), ShardDataset(root, 'test'), scenes=8,
+                      baseline_image=np.full((3, 16, 16), 0.5, np.float32), progress=False,
+                      mean_samples=1)
+    got = quality.figures(777, 1.0, result)
+    assert got['masks'] is True and [row['K'] for row in got['rows']] == [0, 1, 2, 3, 4, 5]
+    assert got['K5'] == got['rows'][5]
+    for row, full in zip(got['rows'], result['rows']):
+        assert set(row) == set(quality.ROW_KEYS + quality.OBJECT_KEYS)
+        assert row == {key: full[key] for key in row}
+    result['rows'] = [{key: row[key] for key in quality.ROW_KEYS} for row in result['rows']]
+    result['masks'] = False
+    assert set(quality.figures(777, 1.0, result)['K5']) == set(quality.ROW_KEYS)
