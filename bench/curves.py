@@ -39,7 +39,7 @@ def main(argv=None):
         iteration = int(os.path.basename(path)[len('snapshot_iter_'):-len('.npz')])
         result = evaluate(model, dataset, scenes=args.scenes, sigma=config.sigma_end,
                           baseline_image=baseline, progress=False, mean_samples=1,
-                          objective=config.objective)
+                          objective=config.objective, empty_scene=False)
         points.append({'iteration': iteration, 'elapsed_s': elapsed.get(iteration),
                        'rows': [{k: row[k] for k in ('K', 'model_mse', 'model_mse_ci',
                                                       'ratio_to_mean_image', 'kl')}

@@ -16,7 +16,9 @@ both sets. Choose presets and settings on the validation figures only; the
 test figures are the ones to publish, and a choice made on them makes them
 validation figures too. Prints one JSON object: iterations done, seconds,
 and for each set (``validation``, ``test``, each with its ``seed``) per K
-the model's MSE, its interval, the ratio to the mean image, PSNR and KL;
+the model's MSE, its interval, the ratio to the mean image, PSNR and KL, and
+where the held-out set has instance masks the object- and background-pixel
+figures and the empty scene's (``gqn eval``'s, :mod:`gqn.evaluation.evaluate`);
 ``K5`` and ``rows`` at the top level are the validation set's (seed 777 by
 default, the one set earlier versions scored). A timed figure is valid only
 when nothing else runs on the machine.
@@ -132,13 +134,26 @@ def score(root, seed=0):
     return iterations, scores
 
 
+#: The fields of each row of :func:`figures`.
+ROW_KEYS = ('K', 'model_mse', 'model_mse_ci', 'ratio_to_mean_image', 'model_psnr',
+            'sample_mean_mse', 'mean_image_mse', 'kl')
+#: And where the held-out set has instance masks or scene specs (the empty scene), these
+#: (:func:`gqn.evaluation.evaluate.pixel_set_figures`).
+OBJECT_KEYS = ('object_fraction', 'object_mse', 'object_mse_ci', 'object_ratio_to_mean_image',
+               'object_ratio_to_empty_scene', 'mean_image_object_mse', 'empty_scene_object_mse',
+               'sample_mean_object_mse', 'background_mse', 'background_mse_ci',
+               'background_ratio_to_mean_image', 'mean_image_background_mse',
+               'empty_scene_background_mse', 'empty_scene_mse', 'ratio_to_empty_scene')
+
+
 def figures(seed, seconds, result):
-    """One held-out set's figures, labelled with its seed."""
-    rows = [{key: row[key] for key in ('K', 'model_mse', 'model_mse_ci', 'ratio_to_mean_image',
-                                       'model_psnr', 'sample_mean_mse', 'mean_image_mse', 'kl')}
+    """One held-out set's figures, labelled with its seed: per K :data:`ROW_KEYS` and those
+    of :data:`OBJECT_KEYS` that the evaluation has (none without masks or scene specs)."""
+    rows = [{key: row[key] for key in ROW_KEYS + OBJECT_KEYS if key in row}
             for row in result['rows']]
     k5 = next((row for row in rows if row['K'] == 5), rows[-1])
     return {'seed': seed, 'scenes': result['scenes'], 'eval_seconds': round(seconds, 1),
+            'masks': result['masks'], 'empty_scene_note': result['empty_scene_note'],
             'K5': k5, 'rows': rows}
 
 

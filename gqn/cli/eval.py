@@ -23,6 +23,9 @@ def configure_eval(p):
     p.add_argument('--sigma', type=float, help="pixel sigma for the ELBO (default: the run's final)")
     p.add_argument('--device', default='@numpy', help='Chainer device specifier')
     p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--no-empty-scene', action='store_true',
+                   help="skip the empty-scene baseline (each query view re-rendered without "
+                        "its objects, from the dataset's scene specs; needs OpenGL)")
     p.add_argument('--out', help='output folder (default: <run>/eval)')
 
 
@@ -56,7 +59,8 @@ def run_eval(args):
     result = evaluate.evaluate(run.model, dataset, args.max_context, args.scenes,
                                args.batch_size, sigma, args.seed, device, baseline,
                                mean_samples=args.mean_samples,
-                               objective=run.config.objective if run.config else 'elbo')
+                               objective=run.config.objective if run.config else 'elbo',
+                               empty_scene=not args.no_empty_scene)
     result.update(run=args.run, dataset=run.root, split=args.split,
                   mean_image_from=baseline_root)
     try:

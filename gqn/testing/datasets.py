@@ -29,12 +29,17 @@ def read_npz(path):
 
 
 def write_synthetic_dataset(root, scenes=24, views=5, size=16, per_shard=8, splits=('train', 'test'),
-                            seed=0):
+                            seed=0, objects=False):
     """Shards whose images depend on the scene and the viewpoint in a learnable way.
 
     Each scene has a colour; a view shows that colour modulated by a horizontal
     gradient whose phase is the camera yaw, so context views tell the colour
     and the query viewpoint tells the pattern.
+
+    With ``objects``, each scene also has an object: a square of a second colour,
+    ``size // 4`` pixels wide, whose column follows the camera yaw (off the image for
+    about half the yaws, so some views show no object), and the shards carry instance
+    masks (id 1 on the square, 0 elsewhere).
     """
     rng = np.random.RandomState(seed)
     cols = np.arange(size) / size * 2 * np.pi
@@ -45,13 +50,35 @@ def write_synthetic_dataset(root, scenes=24, views=5, size=16, per_shard=8, spli
             pitch = rng.uniform(-0.5, 0.5, size=(per_shard, views))
             pattern = 0.5 + 0.5 * np.cos(cols[None, None, :] - yaw[..., None])
             images = colour * pattern[:, :, None, :, None] * np.ones((1, 1, size, 1, 1))
+            masks = None
+            if objects:
+                images, masks = _with_square_objects(rng, images, yaw)
             position = 3 * np.stack([np.cos(pitch) * np.cos(yaw), np.sin(pitch),
                                      np.cos(pitch) * np.sin(yaw)], -1)
             v = np.concatenate([position, np.stack([np.cos(yaw), np.sin(yaw), np.cos(pitch),
                                                     np.sin(pitch)], -1)], -1)
             shards.write_shard(root, split, index, (images * 255).round().astype(np.uint8),
-                               v.astype(np.float32))
+                               v.astype(np.float32), masks=masks)
     return root
+
+
+def _with_square_objects(rng, images, yaw):
+    """``images`` float ``(S, V, H, W, 3)`` with a square object per scene painted in, and
+    the masks uint8 ``(S, V, H, W)``; the square's column follows ``yaw`` ``(S, V)``."""
+    scenes, views, size = images.shape[:3]
+    side = max(1, size // 4)
+    colour = rng.uniform(0.0, 1.0, size=(scenes, 3))
+    row = rng.randint(0, size - side + 1, size=scenes)
+    column = np.round((yaw / np.pi + 1) * size - size / 2).astype(int)  # off-image: no object
+    images = images.copy()
+    masks = np.zeros(images.shape[:4], np.uint8)
+    for s in range(scenes):
+        for view in range(views):
+            left, right = max(column[s, view], 0), min(column[s, view] + side, size)
+            if left < right:
+                masks[s, view, row[s]:row[s] + side, left:right] = 1
+                images[s, view, row[s]:row[s] + side, left:right] = colour[s]
+    return images, masks
 
 
 def fixed_batch(dataset):

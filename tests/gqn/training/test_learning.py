@@ -79,6 +79,9 @@ def test_quality_and_curves_benchmarks_run_end_to_end(tmp_path):
         assert [row['K'] for row in figures['rows']] == [0, 1, 2, 3, 4, 5]
         assert figures['K5']['ratio_to_mean_image'] == pytest.approx(
             figures['K5']['model_mse'] / figures['K5']['mean_image_mse'])
+        # gqn render stores the scene specs: the empty-scene baseline (objects removed)
+        assert figures['empty_scene_note'] is None and figures['K5']['empty_scene_mse'] > 0
+        assert ('object_mse' in figures['K5']) == figures['masks']
     # the top level keeps the validation figures, as before the test set
     assert result['rows'] == result['validation']['rows'] != result['test']['rows']
     assert result['K5'] == result['validation']['K5']
