@@ -76,7 +76,8 @@ class GQN(chainer.Chain):
         return v * factor
 
     def compute_r(self, x_c, v_c):
-        """The scene representation: the sum over context views of the per-view ``r``.
+        """The scene representation: the per-view ``r`` combined over the context views
+        (their sum; :mod:`gqn.model.representation`).
 
         Args:
             x_c: context images ``(B, K, 3, H, W)`` in [0, 1].
@@ -96,7 +97,7 @@ class GQN(chainer.Chain):
         x = F.cast(F.reshape(x_c, (B * K,) + x_c.shape[2:]), dtype)
         v = F.cast(F.reshape(self.scale_viewpoints(v_c), (B * K, v_c.shape[2])), dtype)
         r = self.representation(x, v)
-        return F.sum(F.reshape(r, (B, K) + r.shape[1:]), axis=1)
+        return self.representation.combine(F.reshape(r, (B, K) + r.shape[1:]))
 
     def reconstruct(self, x_c, v_c, x_q, v_q):
         """Reconstruct the query view with ``z`` drawn from the posterior.

@@ -4,7 +4,7 @@ import dataclasses
 from gqn.errors import GQNError
 from gqn.files import read_json
 
-REPRESENTATIONS = ('tower', 'pool', 'pyramid')
+REPRESENTATIONS = ('tower', 'pool', 'pyramid', 'attention')
 #: ``viewpoint_frame`` values (:func:`gqn.model.gqn.to_query_frame`).
 VIEWPOINT_FRAMES = ('world', 'query')
 #: ``objective`` values of :class:`gqn.model.loss.GQNLoss` (a training choice, kept
@@ -30,7 +30,8 @@ class HyperParameters:
     Attributes:
         image_size (int): height = width of the images, a multiple of 16.
         viewpoint_size (int): length of a viewpoint vector (7).
-        representation (str): ``'tower'``, ``'pool'`` or ``'pyramid'``.
+        representation (str): ``'tower'``, ``'pool'``, ``'pyramid'`` or ``'attention'``
+            (:mod:`gqn.model.representation`).
         r_channels (int): channels of the scene representation ``r``.
         h_channels (int): channels of the ConvLSTM states ``h``/``c``.
         u_channels (int): channels of the canvas ``u``.
@@ -114,8 +115,8 @@ class HyperParameters:
 
     @property
     def r_size(self):
-        """Height = width of ``r``: ``h_size`` for the tower, else 1."""
-        return self.h_size if self.representation == 'tower' else 1
+        """Height = width of ``r``: ``h_size`` for the tower and attention, else 1."""
+        return self.h_size if self.representation in ('tower', 'attention') else 1
 
     @property
     def num_cores(self):

@@ -15,7 +15,7 @@ def test_defaults_are_the_papers():
     assert hp.h_size == 16 and hp.r_size == 16 and hp.num_cores == 12
 
 
-@pytest.mark.parametrize('rep,r_size', [('tower', 8), ('pool', 1), ('pyramid', 1)])
+@pytest.mark.parametrize('rep,r_size', [('tower', 8), ('pool', 1), ('pyramid', 1), ('attention', 8)])
 def test_derived_sizes(rep, r_size):
     hp = HyperParameters(image_size=32, representation=rep, shared_core=True)
     assert hp.h_size == 8 and hp.r_size == r_size and hp.num_cores == 1

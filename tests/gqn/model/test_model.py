@@ -17,7 +17,7 @@ def _move_away_from_relu_kinks(model):
 
 
 
-@pytest.mark.parametrize('rep', ['tower', 'pool', 'pyramid'])
+@pytest.mark.parametrize('rep', ['tower', 'pool', 'pyramid', 'attention'])
 @pytest.mark.parametrize('shared', [False, True])
 @pytest.mark.parametrize('steps', [1, 3])
 def test_shapes(rep, shared, steps, tiny_hp, gqn_batch):
@@ -273,7 +273,7 @@ def test_gradient_check_float64(hoist, shared, tiny_hp, gqn_batch):
                                   eps=1e-5, atol=1e-5, rtol=1e-4)
 
 
-@pytest.mark.parametrize('rep', ['tower', 'pool', 'pyramid'])
+@pytest.mark.parametrize('rep', ['tower', 'pool', 'pyramid', 'attention'])
 def test_fast_ops_equal_the_stock_chainer_formulation(rep, tiny_hp, gqn_batch):
     from gqn.ops.stock_ops import stock_ops
     with chainer.using_config('dtype', numpy.float64):

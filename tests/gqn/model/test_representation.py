@@ -5,7 +5,7 @@ from chainer import gradient_check
 
 from gqn.model.gqn import GQN
 from gqn.model.hyperparams import HyperParameters
-from gqn.model.representation import Pool, Pyramid, Tower
+from gqn.model.representation import Attention, Pool, Pyramid, Tower
 
 
 def _move_away_from_relu_kinks(model):
@@ -20,9 +20,10 @@ def _move_away_from_relu_kinks(model):
 @pytest.mark.parametrize('net,shape', [
     (Tower(256), (3, 256, 16, 16)), (Pool(256), (3, 256, 1, 1)),
     (Pyramid(256, image_size=64), (3, 256, 1, 1)),
-    (Pyramid(16, image_size=32), (3, 16, 1, 1)), (Tower(16), (3, 16, 8, 8))])
+    (Pyramid(16, image_size=32), (3, 16, 1, 1)), (Tower(16), (3, 16, 8, 8)),
+    (Attention(16, image_size=32), (3, 16, 8, 8))])
 def test_per_view_shapes(net, shape):
-    size = shape[2] * 4 if isinstance(net, Tower) else (64 if shape[1] == 256 else 32)
+    size = shape[2] * 4 if isinstance(net, (Tower, Attention)) else (64 if shape[1] == 256 else 32)
     x = numpy.random.rand(3, 3, size, size).astype('f')
     v = numpy.random.randn(3, 7).astype('f')
     with chainer.no_backprop_mode():
@@ -38,8 +39,8 @@ def test_pool_really_averages_the_tower():
     assert tower_r.std(axis=(2, 3)).max() > 0  # the pool is not a no-op
 
 
-@pytest.mark.parametrize('rep', ['tower', 'pool', 'pyramid'])
-def test_scene_representation_is_a_sum_invariant_to_context_order(rep, tiny_hp, gqn_batch):
+@pytest.mark.parametrize('rep', ['tower', 'pool', 'pyramid', 'attention'])
+def test_scene_representation_is_invariant_to_context_order(rep, tiny_hp, gqn_batch):
     hp = tiny_hp(representation=rep)
     model = GQN(hp)
     x_c, v_c, _, _ = gqn_batch(B=2, K=4)
@@ -49,7 +50,10 @@ def test_scene_representation_is_a_sum_invariant_to_context_order(rep, tiny_hp, 
     numpy.testing.assert_allclose(model.compute_r(x_c[:, perm], v_c[:, perm]).array, r,
                                   rtol=1e-5, atol=1e-6)
     singles = sum(model.compute_r(x_c[:, k:k + 1], v_c[:, k:k + 1]).array for k in range(4))
-    numpy.testing.assert_allclose(singles, r, rtol=1e-5, atol=1e-5)
+    if rep == 'attention':  # the views are read together, not added up
+        assert numpy.abs(singles - r).max() > 1e-3
+    else:
+        numpy.testing.assert_allclose(singles, r, rtol=1e-5, atol=1e-5)
     # The viewpoint matters, and so does the image.
     assert numpy.abs(model.compute_r(x_c, v_c[:, ::-1]).array - r).max() > 1e-4
     assert numpy.abs(model.compute_r(x_c[:, ::-1], v_c).array - r).max() > 1e-4
@@ -61,7 +65,31 @@ def test_zero_context_views_give_zeros(tiny_hp):
     assert r.shape == (3, 8, 1, 1) and r.dtype == numpy.float32 and not r.array.any()
 
 
-@pytest.mark.parametrize('rep', ['tower', 'pool', 'pyramid'])
+def test_attention_adds_a_convex_combination_of_all_views_cells_to_their_sum():
+    net = Attention(8, image_size=16)
+    rng = numpy.random.RandomState(0)
+    # equal values everywhere: every softmax-weighted mean is that value
+    r = numpy.full((2, 3, 8, 4, 4), 0.5, 'f')
+    numpy.testing.assert_allclose(net.combine(r).array, 3 * 0.5 + 0.5, rtol=1e-6)
+    # one cell of one view changed: the sum changes at that cell only, the reading everywhere
+    r = rng.randn(2, 3, 8, 4, 4).astype('f')
+    changed = r.copy()
+    changed[:, 1, :, 0, 0] += 5
+    diff = numpy.abs(net.combine(changed).array - net.combine(r).array)
+    assert (diff[:, :, 1:, 1:] > 1e-4).all()
+    # a query that matches one key much better than the others reads that cell's value
+    net.queries.array[...] = 0
+    net.key.W.array[...] = 0
+    net.key.W.array[0, 0] = 1
+    net.queries.array[0, :] = 100
+    r = numpy.zeros((1, 2, 8, 4, 4), 'f')
+    r[0, 1, 0, 2, 3] = 1  # the only cell with a key above 0
+    r[0, 1, 1, 2, 3] = 7
+    read = net.combine(r).array - r.sum(axis=1)
+    numpy.testing.assert_allclose(read[0, 1], 7, rtol=1e-4)
+
+
+@pytest.mark.parametrize('rep', ['tower', 'pool', 'pyramid', 'attention'])
 def test_gradients_float64(rep):
     hp = HyperParameters(image_size=16, representation=rep, r_channels=4)
     with chainer.using_config('dtype', numpy.float64):
