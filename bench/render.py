@@ -81,6 +81,19 @@ def _masks(args):
         vr.close()
 
 
+def _masks_figures(args):
+    """:func:`_measure_masks` of Shepard-Matzler and every family recipe, keys prefixed by
+    the recipe's name, and the load average."""
+    from renderer.recipe import load_recipe
+    out = {}
+    for name in ['shepard_matzler_7'] + FAMILY_RECIPES:
+        _, recipe = load_recipe(name)
+        out.update(('%s_%s' % (name, k), v)
+                   for k, v in _measure_masks(recipe, args.seconds, args.workers).items())
+    out['load_average'] = round(os.getloadavg()[0], 2)
+    return out
+
+
 def _measure_masks(recipe, seconds, workers):
     """``{ms_per_scene_without, ms_per_scene_with, ratio}`` over ``workers`` processes."""
     with multiprocessing.get_context('spawn').Pool(workers) as pool:
@@ -157,11 +170,7 @@ def main():
     _, recipe = load_recipe('shepard_matzler_7')
     if args.masks_only:
         out = {'benchmark': 'render_masks', 'workers': args.workers}
-        for name in ['shepard_matzler_7'] + FAMILY_RECIPES:
-            _, r = load_recipe(name)
-            out.update(('%s_%s' % (name, k), v)
-                       for k, v in _measure_masks(r, args.seconds, args.workers).items())
-        out['load_average'] = round(os.getloadavg()[0], 2)
+        out.update(_masks_figures(args))
         print(json.dumps(out))
         return
     fast = _measure(_fast, (recipe, args.seconds, recipe['antialias']), args.workers)
@@ -182,11 +191,7 @@ def main():
                          args.workers)
         out[name + '_views_per_s'] = round(views, 1)
         out[name + '_vs_shepard_matzler'] = round(views / fast, 3)
-    for name in ['shepard_matzler_7'] + FAMILY_RECIPES:
-        _, r = load_recipe(name)
-        out.update(('%s_%s' % (name, k), v)
-                   for k, v in _measure_masks(r, args.seconds, args.workers).items())
-    out['load_average'] = round(os.getloadavg()[0], 2)
+    out.update(_masks_figures(args))
     print(json.dumps(out))
 
 
