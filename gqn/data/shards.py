@@ -212,15 +212,15 @@ def open_masks(root, split, name, images=None):
     Returns:
         numpy.memmap or None: uint8 ``(scenes, views, H, W)``, read-only.
     """
-    path = os.path.join(root, split, MASKS, name + '.npy')
+    path = mask_path(root, split, int(name))
     if not os.path.exists(path):
         return None
     masks = load_array(path)
     if masks.dtype != np.uint8 or masks.ndim != 4 or (
             images is not None and masks.shape != images.shape[:4]):
         raise GQNError('%s: expected uint8 (scenes, views, H, W)%s, got %s %s' % (
-            path, '' if images is None else ' = %s' % (images.shape[:4],), masks.dtype,
-            masks.shape))
+            path, '' if images is None else ' = %s as the images' % (images.shape[:4],),
+            masks.dtype, masks.shape))
     return masks
 
 
@@ -240,13 +240,11 @@ def _check_scene_file(path, scenes, check_spec):
     return specs
 
 
-def _check_masks(path, images, specs, max_object_id):
-    """A shard's mask file: uint8 ``(scenes, views, H, W)`` as its images, and no id above
-    ``max_object_id(spec)`` of its scene's spec (when both are given)."""
-    masks = load_array(path)
-    if masks.dtype != np.uint8 or masks.shape != images.shape[:4]:
-        raise GQNError('%s: expected uint8 (scenes, views, H, W) = %s as the images, got %s %s'
-                       % (path, images.shape[:4], masks.dtype, masks.shape))
+def _check_masks(root, split, name, images, specs, max_object_id):
+    """A shard's mask file (:func:`open_masks` checks it against the images), and no id
+    above ``max_object_id(spec)`` of its scene's spec (when both are given)."""
+    masks = open_masks(root, split, name, images)
+    path = mask_path(root, split, int(name))
     if specs is None or max_object_id is None:
         return
     for i, spec in enumerate(specs):
@@ -334,7 +332,7 @@ def check_dataset(root, tolerance=1e-3, check_spec=None, max_object_id=None):
                 specs = _check_scene_file(scene_path, images.shape[0], check_spec)
             masks_file = mask_path(root, split, int(name))
             if os.path.exists(masks_file):
-                _check_masks(masks_file, images, specs, max_object_id)
+                _check_masks(root, split, name, images, specs, max_object_id)
             elif manifest_masks(manifest):
                 raise GQNError('%s: missing (the recipe in %s has masks = true)'
                                % (masks_file, MANIFEST))

@@ -245,7 +245,8 @@ def test_a_bad_mask_file_fails_only_the_reader_that_asks_for_it(synthetic_datase
     ds = ShardDataset(synthetic_dataset, 'train')  # training never opens the masks
     assert ds[9][0].shape == (5, 3, 16, 16) and ds.get_masks(0).shape == (5, 16, 16)
     with pytest.raises(GQNError, match=r'train/masks/0001.npy: expected uint8 \(scenes, views, '
-                                       r'H, W\) = \(8, 5, 16, 16\), got uint8 \(8, 5, 16, 15\)'):
+                                       r'H, W\) = \(8, 5, 16, 16\) as the images, '
+                                       r'got uint8 \(8, 5, 16, 15\)'):
         ds.get_masks(9)
     with pytest.raises(GQNError, match='train/masks/0001.npy: expected uint8'):
         shards.check_dataset(synthetic_dataset)
