@@ -3,23 +3,26 @@
 # the system libraries for headless rendering (EGL + Mesa llvmpipe) and MPI,
 # then a virtual environment with Chainer 7.8.1, pyrender and the project.
 #
-# Usage: bash scripts/install.sh [--pinned] [--cuda] [VENV_DIR]     (default: .venv)
+# Usage: bash scripts/install.sh [--pinned] [--cuda] [--browser] [VENV_DIR]  (default: .venv)
 #   (no flag)  the newest supported Python found (3.13, 3.12, 3.11, 3.10, in that
 #              order; pyenv's installs are looked at too) with the newest NumPy
 #   --pinned   the pinned stack: Python 3.11 and NumPy 1.26 (setuptools < 74)
 #   --cuda     also CuPy and the CUDA libraries it loads (see scripts/cuda.sh)
+#   --browser  only the headless Chromium and its driver that the viewer's browser test
+#              drives (apt: chromium, chromium-driver); `make test` asks for it
 #   --which-python  print the interpreter that would be used and stop
 #   PYTHON=/path/to/python overrides the choice of interpreter.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PINNED=0; CUDA=0; WHICH=0; VENV=.venv
+PINNED=0; CUDA=0; WHICH=0; BROWSER=0; VENV=.venv
 for arg in "$@"; do
   case "$arg" in
     --pinned) PINNED=1 ;;
     --cuda) CUDA=1 ;;
     --which-python) WHICH=1 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    --browser) BROWSER=1 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     -*) echo "install.sh: unknown option $arg (see --help)" >&2; exit 2 ;;
     *) VENV=$arg ;;
   esac
@@ -38,6 +41,10 @@ apt_install() {  # apt_install PKG... : install the missing ones
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
 }
+if [ $BROWSER = 1 ]; then
+  apt_install chromium chromium-driver
+  exit 0
+fi
 # A working interpreter in 3.10..3.13 with venv (a pyenv shim of a version that is not
 # active exits non-zero, so each candidate is run, not just looked up).
 usable() {

@@ -17,8 +17,9 @@
 #
 # The GPU subset is the dependency closure of gqn-toolkit and pytest without NumPy (the
 # machine's own) and without the branches the GPU check never imports: scipy,
-# scikit-learn (the offline digits of mnist_dice), matplotlib (bench/curves.py) and
-# mpi4py. Install it with --no-deps beside the machine's NumPy and CuPy:
+# scikit-learn (the offline digits of mnist_dice), matplotlib (bench/curves.py),
+# viser (gqn view's web page) and mpi4py. Install it with --no-deps beside the
+# machine's NumPy and CuPy:
 #   python -m venv --system-site-packages .venv-gpu
 #   .venv-gpu/bin/pip install --no-index --no-deps WHEELHOUSE/gpu/*.whl
 #   PY=.venv-gpu/bin/python bash scripts/gpu_check.sh
@@ -80,7 +81,7 @@ from packaging.utils import canonicalize_name, parse_wheel_filename
 
 wheelhouse = sys.argv[1]
 ROOTS = ['gqn-toolkit', 'pytest']
-LEFT_OUT = {'numpy', 'cupy', 'scipy', 'scikit-learn', 'matplotlib', 'mpi4py'}
+LEFT_OUT = {'numpy', 'cupy', 'scipy', 'scikit-learn', 'matplotlib', 'mpi4py', 'viser'}
 wheels = {}
 for path in glob.glob(os.path.join(wheelhouse, '*.whl')):
     name = parse_wheel_filename(os.path.basename(path))[0]

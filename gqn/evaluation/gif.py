@@ -51,6 +51,14 @@ def orbit_viewpoints(viewpoints, frames, start_yaw=0.0, sweep_pitch=False):
     return v.astype(np.float32)
 
 
+def context_views(views, context, seed, scene):
+    """The indices (sorted, int ``(context,)``) of the context views of ``scene``:
+    ``context`` of its ``views`` drawn without replacement from ``seed + scene``."""
+    import numpy as np
+    rng = np.random.RandomState(seed + scene)
+    return np.sort(rng.choice(views, context, replace=False))
+
+
 def _label(image, text):
     """uint8 image with a caption strip above it."""
     import numpy as np
@@ -178,8 +186,7 @@ def write_rotation_gif(path, model, dataset, root, split, scenes, context=3, fra
             raise GQNError('scene %d out of range: the %s split has %d scenes'
                            % (scene, split, len(dataset)))
         x, v = dataset[scene]
-        rng = np.random.RandomState(seed + scene)
-        chosen = np.sort(rng.choice(dataset.views, context, replace=False))
+        chosen = context_views(dataset.views, context, seed, scene)
         start = float(np.arctan2(v[chosen[0], 4], v[chosen[0], 3])) if len(chosen) else 0.0
         orbit = orbit_viewpoints(v, frames, start, sweep_pitch)
         truth = ground_truth(root, split, dataset, scene, orbit)

@@ -154,3 +154,25 @@ class GQN(chainer.Chain):
             ``(B * Q, 3, H, W)``, scene-major.
         """
         return self._generate(x_c, v_c, v_q)[0]
+
+    def generate_from_r(self, r, v_q):
+        """:meth:`generate` with ``r`` computed once by :meth:`compute_r`.
+
+        Only a ``'world'``-frame model's ``r`` is the same for every query;
+        a ``'query'``-frame model turns the context into each query's frame,
+        so its ``r`` is recomputed per query by :meth:`generate`.
+
+        Args:
+            r: ``(B, r_channels, r_size, r_size)`` from :meth:`compute_r`.
+            v_q: query viewpoints ``(B, 7)``.
+
+        Returns:
+            ~chainer.Variable: the mean image ``(B, 3, H, W)``, equal to
+            :meth:`generate`'s for the same latent noise.
+
+        Raises:
+            ValueError: for a ``'query'``-frame model.
+        """
+        if self.hp.viewpoint_frame != 'world':
+            raise ValueError("generate_from_r needs viewpoint_frame = 'world'")
+        return self.generator(self.scale_viewpoints(v_q), r, None)[0]
