@@ -23,7 +23,15 @@ over processes. Measured in the same run:
   with masks over the time without (the goal: at most 1.3), ``..._ms_per_scene``
   the two times per scene of one process, for Shepard-Matzler and each family.
 
+* ``objects``: the ``objects`` family with mesh files that carry their own looks (made
+  by :func:`renderer.testing.write_mesh_assets`: a textured OBJ and GLB, a vertex-coloured
+  PLY, an uncoloured sphere, a z-up bottle), 64 px: views/s with ``materials = "file"``
+  (textures and colours of the files) and ``"palette"``, and the share of views whose
+  objects cover at least 2 % of the pixels (the instance masks of 30 scenes x 10 views,
+  default ``frame`` camera; the goal: at least 0.95).
+
 Usage: python bench/render.py [--seconds 8] [--workers N] [--families-only] [--masks-only]
+       [--objects-only]
 """
 import argparse
 import json
@@ -104,6 +112,45 @@ def _measure_masks(recipe, seconds, workers):
             'masks_ratio': round(with_masks / plain, 3)}
 
 
+def _objects_recipe(folder, materials):
+    from renderer.recipe import resolve
+    from renderer.testing import write_mesh_assets
+    return resolve({'family': 'objects', 'image_size': 64, 'views': 10,
+                    'scene': {'meshes': write_mesh_assets(folder), 'materials': materials,
+                              'max_objects': 3}})
+
+
+def _objects_figures(args):
+    """Views/s of textured mesh files against palette colours, and the framing."""
+    import tempfile
+
+    import numpy as np
+
+    from renderer import platform
+    platform.worker_environment()
+    from renderer.dataset import SceneSampler, make_manifest, open_view_renderer
+    out = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for materials in ('file', 'palette'):
+            recipe = _objects_recipe(folder, materials)
+            out['objects_%s_views_per_s' % materials] = round(
+                _measure(_fast, (recipe, args.seconds, recipe['antialias']), args.workers), 1)
+        recipe = _objects_recipe(folder, 'file')
+        vr = open_view_renderer(make_manifest('bench', recipe))
+        sampler = SceneSampler(recipe)
+        try:
+            coverage = np.concatenate([
+                (vr.render(*sampler.sample('train', i), masks=True)[1] > 0).mean(axis=(1, 2))
+                for i in range(30)])
+        finally:
+            vr.close()
+    out['objects_file_vs_palette'] = round(
+        out['objects_file_views_per_s'] / out['objects_palette_views_per_s'], 3)
+    out['objects_views_covered_2pct'] = round(float((coverage >= 0.02).mean()), 3)
+    out['objects_coverage_median'] = round(float(np.median(coverage)), 4)
+    return out
+
+
 def _naive(args):
     recipe, seconds = args
     from renderer import platform
@@ -165,9 +212,15 @@ def main():
                         help='skip the antialias and naive Shepard-Matzler measurements')
     parser.add_argument('--masks-only', action='store_true',
                         help='only what the instance masks cost, for every recipe')
+    parser.add_argument('--objects-only', action='store_true',
+                        help='only the objects family with textured mesh files')
     args = parser.parse_args()
     from renderer.recipe import load_recipe
     _, recipe = load_recipe('shepard_matzler_7')
+    if args.objects_only:
+        print(json.dumps({'benchmark': 'render_objects', 'workers': args.workers,
+                          **_objects_figures(args)}))
+        return
     if args.masks_only:
         out = {'benchmark': 'render_masks', 'workers': args.workers}
         out.update(_masks_figures(args))
@@ -192,6 +245,7 @@ def main():
         out[name + '_views_per_s'] = round(views, 1)
         out[name + '_vs_shepard_matzler'] = round(views / fast, 3)
     out.update(_masks_figures(args))
+    out.update(_objects_figures(args))
     print(json.dumps(out))
 
 

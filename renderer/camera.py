@@ -130,6 +130,43 @@ def look_at_origin(position):
     return viewpoint(position, yaw, pitch)
 
 
+def parse_up(text):
+    """A world-up axis: ``+z``, ``-y``, ``y``, or three numbers ``a,b,c``; a unit
+    float64 ``(3,)``."""
+    axes = {'x': 0, 'y': 1, 'z': 2}
+    t = text.strip().lower()
+    if t.lstrip('+-') in axes and len(t) <= 2:
+        v = np.zeros(3)
+        v[axes[t.lstrip('+-')]] = -1.0 if t.startswith('-') else 1.0
+        return v
+    try:
+        v = np.array([float(c) for c in t.split(',')])
+    except ValueError:
+        v = np.zeros(0)
+    if v.shape != (3,) or not np.all(np.isfinite(v)) or np.linalg.norm(v) == 0:
+        raise GQNError('up must be +x, -x, +y, -y, +z, -z or three numbers a,b,c; got %r'
+                       % text)
+    return v / np.linalg.norm(v)
+
+
+def up_rotation(up):
+    """The rotation ``(3, 3)`` that turns the unit vector ``up`` onto +y (about the axis
+    perpendicular to both; a half turn about +x for -y)."""
+    u = np.asarray(up, dtype=np.float64)
+    u = u / np.linalg.norm(u)
+    y = np.array([0.0, 1.0, 0.0])
+    c = float(u @ y)
+    if c > 1 - 1e-12:
+        return np.eye(3)
+    if c < -1 + 1e-12:
+        return np.diag([1.0, -1.0, -1.0])
+    axis = np.cross(u, y)
+    s = np.linalg.norm(axis)
+    k = axis / s
+    K = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
+    return np.eye(3) + s * K + (1 - c) * K @ K
+
+
 class SphereCamera:
     """Cameras on a sphere (shell) around the origin, looking at the origin.
 
@@ -255,6 +292,54 @@ class FreeCamera:
         return viewpoint(np.stack([xz[:, 0], height, xz[:, 1]], axis=-1), yaw, pitch)
 
 
+class FrameCamera:
+    """Cameras on a circle around a scene's objects, framing them.
+
+    The circle is centred above the middle of the objects' footprints
+    (``spec['room']['footprints']``, ``[x, z, radius]`` each): every camera
+    looks at the point ``target_height`` above the floor there, from
+    ``spread`` times the radius of the circle that holds every footprint
+    (at least ``min_distance``), tilted down by ``pitch_deg``; yaw is
+    uniform. So the objects stay in view and fill a steady share of it
+    whether a scene has one object or several far apart (the ``objects``
+    family's default; ``spread`` 2.8 suits the default 45-degree field of
+    view).
+
+    Args:
+        params (dict): ``spread`` (factor), ``min_distance``, ``target_height``
+            (world units), ``pitch_deg`` (degrees, positive looks down).
+    """
+
+    name = 'frame'
+    defaults = {'spread': 2.8, 'min_distance': 2.0, 'target_height': 0.5, 'pitch_deg': 25.0}
+
+    def __init__(self, params):
+        p = dict(self.defaults, **params)
+        if not (p['spread'] > 0 and p['min_distance'] > 0):
+            raise GQNError('camera: spread and min_distance must be positive')
+        if not -90 < p['pitch_deg'] < 90:
+            raise GQNError('camera: pitch_deg must be in (-90, 90), got %s' % p['pitch_deg'])
+        self.params = p
+
+    def sample(self, rng, views, spec=None):
+        """Viewpoints float32 ``(views, 7)`` around ``spec``'s objects, drawn with ``rng``."""
+        p = self.params
+        footprints = np.asarray(((spec or {}).get('room') or {}).get('footprints', []),
+                                dtype=np.float64).reshape(-1, 3)
+        if not len(footprints):
+            raise GQNError("camera: the frame camera needs object footprints "
+                           "(spec['room']['footprints'])")
+        lo = (footprints[:, :2] - footprints[:, 2:]).min(axis=0)
+        hi = (footprints[:, :2] + footprints[:, 2:]).max(axis=0)
+        centre = (lo + hi) / 2
+        radius = (np.hypot(*(footprints[:, :2] - centre).T) + footprints[:, 2]).max()
+        distance = max(p['min_distance'], p['spread'] * radius)
+        yaw = rng.uniform(0.0, 2 * math.pi, views)
+        pitch = np.full(views, math.radians(p['pitch_deg']))
+        target = np.array([centre[0], p['target_height'], centre[1]])
+        return viewpoint(target + distance * direction(yaw, pitch), yaw, pitch)
+
+
 class FunctionCamera:
     """A camera sampler made of a user function ``fn(rng, views, spec) -> (views, 7)``.
 
@@ -281,7 +366,7 @@ class FunctionCamera:
 #: the same interface (``defaults``, ``__init__(params)``,
 #: ``sample(rng, views, spec)``) or a function ``fn(rng, views, spec)``.
 SAMPLERS = {SphereCamera.name: SphereCamera, RingCamera.name: RingCamera,
-            FreeCamera.name: FreeCamera}
+            FreeCamera.name: FreeCamera, FrameCamera.name: FrameCamera}
 
 
 def _sampler_class(kind):

@@ -117,12 +117,8 @@ def primitive(mesh):
 
 
 @functools.lru_cache(maxsize=64)
-def load_mesh_file(path):
-    """Vertices, vertex normals, faces of a mesh file, all parts merged (cached).
-
-    Raises :class:`~gqn.errors.GQNError` naming the file when it is missing,
-    unreadable or has no triangles.
-    """
+def _load_trimesh(path):
+    """A mesh file as one ``trimesh.Trimesh``, all parts merged (cached), checked."""
     import trimesh
     if not os.path.isfile(path):
         raise GQNError('%s: mesh file not found' % path)
@@ -134,8 +130,54 @@ def load_mesh_file(path):
         raise GQNError('%s: mesh has no triangles' % path)
     if not np.all(np.isfinite(m.vertices)):
         raise GQNError('%s: mesh has non-finite vertices' % path)
+    return m
+
+
+def load_mesh_file(path):
+    """Vertices, vertex normals, faces of a mesh file, all parts merged (cached).
+
+    Raises :class:`~gqn.errors.GQNError` naming the file when it is missing,
+    unreadable or has no triangles.
+    """
+    m = _load_trimesh(path)
     return (np.array(m.vertices, dtype=np.float64), np.array(m.vertex_normals, dtype=np.float64),
             np.array(m.faces))
+
+
+@functools.lru_cache(maxsize=64)
+def mesh_file_appearance(path):
+    """A mesh file's own colours, aligned with :func:`load_mesh_file`'s vertices.
+
+    Returns:
+        tuple or None: ``('texture', uv float32 (N, 2), image uint8 (h, w, 3))`` for a
+        textured file (OBJ/MTL ``map_Kd``, glTF base colour texture; a file of several
+        textured parts gets trimesh's packed atlas); ``('colors', float RGB (N, 3))`` for
+        vertex or face colours, or an untextured material's colour (OBJ ``Kd``, glTF
+        ``baseColorFactor``), as linear values (the stored colours are read as sRGB, as
+        textures are); ``None`` when the file has none. A texture is drawn as it is:
+        the material's colour factor is not multiplied in (exporters write 0.4 beside a
+        texture, trimesh's among them).
+    """
+    m = _load_trimesh(path)
+    visual = m.visual
+    if not visual.defined:
+        return None
+    if visual.kind == 'texture':
+        material = visual.material
+        image = getattr(material, 'baseColorTexture', None) or getattr(material, 'image', None)
+        if image is not None and visual.uv is not None and len(visual.uv) == len(m.vertices):
+            return ('texture', np.asarray(visual.uv, dtype=np.float32),
+                    np.asarray(image.convert('RGB'), dtype=np.uint8))
+        color = np.asarray(material.main_color, dtype=np.float64)[:3] / 255.0
+        return 'colors', _linear(np.tile(color, (len(m.vertices), 1)))
+    return 'colors', _linear(np.asarray(visual.vertex_colors, dtype=np.float64)[:, :3] / 255.0)
+
+
+def _linear(srgb):
+    """sRGB values in 0..1 to linear ones (pyrender's shader encodes its output as sRGB):
+    a file's colours are display colours, like its textures', so a texel and a vertex of
+    the same stored colour render alike."""
+    return np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4)
 
 
 def mesh_file(mesh):
@@ -202,23 +244,28 @@ def _build_scene(spec, intrinsics):
         positions, normals, triangles, uv = SHAPES[m['shape']](m)
         normals = normals @ normal_matrix.T
         texture = m.get('texture')
-        key = (m['metallic'], m['roughness']) if texture is None else \
-            (m['metallic'], m['roughness'], json.dumps(texture, sort_keys=True))
+        look = mesh_file_appearance(m['path']) if m.get('appearance') == 'file' else None
+        key = (m['metallic'], m['roughness'])
+        if texture is not None:  # procedural: (metallic, roughness, texture)
+            key, paint = key + (json.dumps(texture, sort_keys=True),), uv
+        elif look is not None and look[0] == 'texture':  # the file's: (..., 'file', path)
+            key, paint = key + ('file', m['path']), look[1]
+        else:  # colours: one per mesh, or the file's per vertex
+            paint = m['color'] if look is None else look[1]
         groups.setdefault(key, []).append((
             positions @ pose[:3, :3].T + pose[:3, 3],
             normals / np.linalg.norm(normals, axis=1, keepdims=True),
-            triangles, uv if texture is not None else m['color'], index))
+            triangles, paint, index))
     primitives, sources = [], []
     for key, parts in groups.items():
         offsets = np.cumsum([0] + [len(p[0]) for p in parts[:-1]])
-        textured = len(key) == 3
-        if textured:
-            extra = {'texcoord_0': np.concatenate([p[3] for p in parts]).astype(np.float32)}
-            texture = pyrender.Texture(source=_texture(key[2]), source_channels='RGB')
-        else:
-            extra = {'color_0': np.concatenate([np.tile(list(p[3]) + [1.0], (len(p[0]), 1))
-                                                for p in parts])}
+        if len(key) == 2:
+            extra = {'color_0': np.concatenate([_vertex_colors(p[3], len(p[0])) for p in parts])}
             texture = None
+        else:
+            extra = {'texcoord_0': np.concatenate([p[3] for p in parts]).astype(np.float32)}
+            image = _texture(key[2]) if len(key) == 3 else mesh_file_appearance(key[3])[2]
+            texture = pyrender.Texture(source=image, source_channels='RGB')
         primitives.append(pyrender.Primitive(
             positions=np.concatenate([p[0] for p in parts]).astype(np.float32),
             normals=np.concatenate([p[1] for p in parts]).astype(np.float32),
@@ -237,6 +284,13 @@ def _build_scene(spec, intrinsics):
                   pose=pose)
     camera_node = scene.add(_camera(intrinsics), pose=np.eye(4))
     return scene, camera_node, primitives, sources
+
+
+def _vertex_colors(paint, n):
+    """RGBA ``(n, 4)`` of one colour ``[r, g, b]`` or of per-vertex colours ``(n, 3)``."""
+    paint = np.asarray(paint, dtype=np.float64)
+    rgb = np.broadcast_to(paint, (n, 3))
+    return np.concatenate([rgb, np.ones((n, 1))], axis=1)
 
 
 def _vertex_object_ids(spec, sources):

@@ -5,6 +5,7 @@ import numpy as np
 
 from gqn.errors import GQNError
 from renderer import scene_spec
+from renderer.camera import parse_up, up_rotation
 from renderer.rooms import Rooms
 
 
@@ -29,9 +30,13 @@ class Objects(Rooms):
     Each object picks a file uniformly. With ``normalize`` a mesh is centred
     on its bounding-box centre and scaled so its bounding sphere has diameter
     1; then it is scaled by a factor uniform in ``[min_scale, max_scale]``,
-    rotated (``rotation``: ``"none"``, ``"vertical"`` about +y, or ``"any"``)
-    and coloured from the ``colors`` palette (the file's own colours and
-    textures are not used). ``placement = "floor"`` stands it on y = 0,
+    rotated (``rotation``: ``"none"``, ``"vertical"`` about +y, or ``"any"``).
+    ``materials = "file"`` (the default) draws each file with its own look:
+    OBJ/MTL diffuse colours and ``map_Kd`` textures, glTF/GLB base colour
+    factors and textures, vertex or face colours; a file with none, and every
+    file with ``materials = "palette"``, gets a colour of the ``colors``
+    palette. ``up`` is the files' up axis (``"+y"``; ``"+z"`` for files
+    authored z-up): they are turned so that it points up. ``placement = "floor"`` stands it on y = 0,
     ``"floating"`` centres it at a height uniform in
     ``[min_height, max_height]``. Objects take distinct jittered cells of a
     3 x 3 grid, as in :class:`Rooms`; with ``floor`` / ``walls`` a textured
@@ -43,12 +48,12 @@ class Objects(Rooms):
     name = 'objects'
     defaults = dict({k: v for k, v in Rooms.defaults.items()
                      if k not in ('shapes', 'min_size', 'max_size')},
-                    meshes=[], normalize=True, min_scale=0.7, max_scale=1.0,
+                    meshes=[], normalize=True, min_scale=1.0, max_scale=1.3,
                     rotation='vertical', placement='floor', min_height=0.5, max_height=1.5,
-                    floor=True, walls=False)
+                    floor=True, walls=False, materials='file', up='+y')
     path_keys = ('meshes',)
-    camera = 'ring'
-    camera_defaults = {'radius': 5.0, 'height': 2.5, 'pitch_deg': 25.0}
+    camera = 'frame'
+    camera_defaults = {}
 
     def __init__(self, params):
         from renderer.draw import load_mesh_file
@@ -62,6 +67,12 @@ class Objects(Rooms):
                 raise GQNError('scene.%s must be positive, got %r' % (key, p[key]))
         if p['min_scale'] > p['max_scale']:
             raise GQNError('scene: need min_scale <= max_scale')
+        if p['materials'] not in ('file', 'palette'):
+            raise GQNError("scene.materials must be 'file' (each file's own colours and "
+                           "textures) or 'palette', got %r" % (p['materials'],))
+        if not isinstance(p['up'], str):
+            raise GQNError("scene.up must be a string such as '+y' or '+z', got %r" % (p['up'],))
+        self.up = up_rotation(parse_up(p['up']))
         if p['rotation'] not in ('none', 'vertical', 'any'):
             raise GQNError("scene.rotation must be 'none', 'vertical' or 'any', got %r"
                            % (p['rotation'],))
@@ -71,7 +82,7 @@ class Objects(Rooms):
             raise GQNError('scene: need 0 <= min_height <= max_height')
         self.bounds = []  # per file: centre (3,), bounding radius about the centre
         for path in p['meshes']:
-            vertices = load_mesh_file(path)[0]
+            vertices = load_mesh_file(path)[0] @ self.up.T
             if p['normalize']:
                 centre = (vertices.min(axis=0) + vertices.max(axis=0)) / 2
             else:
@@ -97,18 +108,17 @@ class Objects(Rooms):
         meshes = []
         for f, s, rot, c, h, (x, z) in zip(files, scales, rotations, colors, heights, xz):
             path = p['meshes'][f]
-            vertices = _vertices(path)
+            vertices = _vertices(path) @ self.up.T
             linear = rot * (s * self.unit[f])
             offset = -linear @ self.bounds[f][0]
             y = h if p['placement'] == 'floating' else -float((vertices @ linear.T + offset)[:, 1].min())
             m = np.eye(4)
-            m[:3, :3] = linear
+            m[:3, :3] = linear @ self.up
             m[:3, 3] = offset + [x, y, z]
-            meshes.append(scene_spec.mesh('file', m, self.palette[c], path=path))
+            look = {'appearance': 'file'} if p['materials'] == 'file' else {}
+            meshes.append(scene_spec.mesh('file', m, self.palette[c], path=path, **look))
         footprints = [[float(x), float(z), float(r)] for (x, z), r in zip(xz, radii)]
-        spec = self.scene(rng, meshes, footprints)
-        if not (p['floor'] or p['walls']):
-            spec.pop('room')
+        spec = self.scene(rng, meshes, footprints)  # its room entry: the footprints
         keep = [p['floor']] + [p['walls']] * 4
         spec['meshes'] = [m for m, k in zip(spec['meshes'][:5], keep) if k] + meshes
         return spec

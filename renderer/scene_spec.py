@@ -65,7 +65,8 @@ def mesh(shape, pose, color=None, texture=None, metallic=0.0, roughness=1.0, **k
         metallic, roughness (float): the PBR material.
         **keys: the shape's keys (``extents=[sx, sy, sz]`` world units, or
             ``path=`` a mesh file) and optional ones (``uv_repeat=[u, v]``,
-            ``object=i``, ...), kept as given (vectors as floats).
+            ``object=i``, ``appearance='file'``: a mesh file drawn with its own colours
+            and textures, ``color`` where it has none), kept as given (vectors as floats).
 
     Returns:
         dict: the entry; :func:`validate_spec` checks it in its spec.
@@ -245,6 +246,12 @@ def validate_spec(spec, family=None, where=None, mesh_files=None):
             if shape not in TEXTURED:
                 raise GQNError('%s: a %s cannot carry a texture (only %s)'
                                % (_at(where, at), shape, ', '.join(TEXTURED)))
+        if 'appearance' in mesh:
+            _need(mesh, 'appearance', lambda x: x == 'file',
+                  "'file' (the mesh file's own colours and textures)", where, at)
+            if shape != 'file':
+                raise GQNError("%s: only a file mesh has an appearance = 'file'"
+                               % _at(where, at))
         if 'uv_repeat' in mesh:
             _need(mesh, 'uv_repeat', _vector2, '2 numbers', where, at)
         if 'object' in mesh:

@@ -8,7 +8,9 @@ OUTPUTS = ('eval.json', 'eval.md', 'predictions.png')
 
 
 def configure_eval(p):
-    p.add_argument('run', help='run directory, its model/ folder, or a snapshot .npz')
+    p.epilog = 'example: gqn eval runs/mine --dataset HELD_OUT --scenes 200'
+    p.add_argument('run', help='run directory, its model/ folder, a snapshot .npz, or '
+                   'pretrained:NAME (a model shipped in the package; then pass --dataset)')
     p.add_argument('--dataset', help="dataset root (default: the run's dataset)")
     p.add_argument('--split', default='test', help='split to evaluate (default: %(default)s)')
     p.add_argument('--scenes', type=int, default=evaluate.DEFAULT_SCENES,
@@ -47,8 +49,12 @@ def run_eval(args):
     from gqn.evaluation.run import load_run
 
     run = load_run(args.run, args.dataset)
-    out = args.out or os.path.join(run.run_dir or os.path.dirname(os.path.abspath(args.run)),
+    if args.run.startswith('pretrained:'):
+        default_out = 'eval-' + args.run.split(':', 1)[1]
+    else:
+        default_out = os.path.join(run.run_dir or os.path.dirname(os.path.abspath(args.run)),
                                    'eval')
+    out = args.out or default_out
     files.writable_folder(out)  # before the work, not after it
     paths = {name: os.path.join(out, name) for name in OUTPUTS}
     files.remove_partial_files(out, names=OUTPUTS)  # left by killed evaluations

@@ -2,7 +2,9 @@
 
 
 def configure_gif(p):
-    p.add_argument('run', help='run directory, its model/ folder, or a snapshot .npz')
+    p.epilog = 'example: gqn gif runs/mine --scene 0 --scene 5 --context 3'
+    p.add_argument('run', help='run directory, its model/ folder, a snapshot .npz, or '
+                   'pretrained:NAME (a model shipped in the package; then pass --dataset)')
     p.add_argument('--dataset', help="dataset root (default: the run's dataset)")
     p.add_argument('--split', default='test', help='(default: %(default)s)')
     p.add_argument('--scene', type=int, action='append',

@@ -8,6 +8,7 @@ DEFAULT_PRESET = 'cpu_small'
 
 
 def configure_train(p):
+    p.epilog = 'example: mpiexec -n 2 gqn train cpu_hour --multi-node --out runs/mine --minutes 60'
     p.add_argument('preset', nargs='?',
                    help='a TOML preset: path, or name in train/ (default: %s; with --resume, '
                         'the run\'s own config.json, which the preset, if given, must match '
@@ -23,6 +24,12 @@ def configure_train(p):
     p.add_argument('--seed', type=int)
     p.add_argument('--set', action='append', default=[], metavar='KEY=VALUE',
                    help='override any config key (model.<field>=... for hyperparameters)')
+    p.add_argument('--init', metavar='RUN_OR_MODEL',
+                   help='start a new run from these weights (a run, its model/ folder, a '
+                        'snapshot, or pretrained:NAME, a model shipped in the package): '
+                        'fine-tuning; the optimizer and schedules start fresh')
+    p.add_argument('--freeze-representation', action='store_true',
+                   help="keep the representation network's weights fixed (with --init)")
     p.add_argument('--multi-node', action='store_true',
                    help='data-parallel over MPI ranks with ChainerMN (run under mpiexec)')
     p.add_argument('--quiet', action='store_true', help='no progress bar or printed log')
@@ -32,7 +39,10 @@ def _with_arguments(config, args):
     """``config`` with the flags and ``--set`` overrides of ``args``."""
     from gqn.training.config import apply_overrides
     flags = {'dataset': args.dataset, 'iterations': args.iterations, 'minutes': args.minutes,
-             'batch_size': args.batch_size, 'device': args.device, 'seed': args.seed}
+             'batch_size': args.batch_size, 'device': args.device, 'seed': args.seed,
+             'init': args.init and (args.init if args.init.startswith('pretrained:')
+                                    else os.path.abspath(args.init)),
+             'freeze_representation': args.freeze_representation or None}
     config = config.replace(**{k: v for k, v in flags.items() if v is not None})
     return apply_overrides(config, args.set)
 
@@ -59,6 +69,9 @@ def run_train(args):
     from gqn.training.trainer import train
     preset = args.preset or DEFAULT_PRESET
     out = args.out or os.path.join('runs', os.path.splitext(os.path.basename(preset))[0])
+    if args.resume and (args.init or args.freeze_representation):
+        raise GQNError('--init and --freeze-representation start a new run; a resumed run '
+                       'continues from its snapshot with its own config.json')
     if args.resume:
         saved = os.path.join(out, 'config.json')
         if not os.path.exists(saved):

@@ -40,7 +40,9 @@ def load_run(path, dataset=None):
     """Load a trained model from a run directory, its ``model/`` folder or a snapshot.
 
     Args:
-        path (str): what to load (see :func:`gqn.training.snapshot.load_trained`).
+        path (str): what to load (see :func:`gqn.training.snapshot.load_trained`); a
+            shipped model (``pretrained:NAME``) brings the ``config.json`` of the run that
+            trained it (its objective and sigma; its dataset is not on this machine).
         dataset (str or None): a dataset root; ``None``: the run's own dataset.
 
     Returns:
@@ -51,12 +53,13 @@ def load_run(path, dataset=None):
     """
     from gqn.errors import GQNError
     from gqn.training.config import TrainConfig
-    from gqn.training.snapshot import load_trained
+    from gqn.training.snapshot import PRETRAINED, load_trained, pretrained_folder
     model, run_dir = load_trained(path)
     config = None
-    if run_dir and os.path.exists(os.path.join(run_dir, 'config.json')):
-        config = TrainConfig.from_json(os.path.join(run_dir, 'config.json'))
-    root = dataset or (config.dataset if config else None)
+    folder = pretrained_folder(path) if path.startswith(PRETRAINED) else run_dir
+    if folder and os.path.exists(os.path.join(folder, 'config.json')):
+        config = TrainConfig.from_json(os.path.join(folder, 'config.json'))
+    root = dataset or (config.dataset if config and not path.startswith(PRETRAINED) else None)
     if not root:
         raise GQNError('no dataset: pass --dataset ROOT')
     return Run(model, run_dir, config, root)

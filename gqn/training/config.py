@@ -36,8 +36,9 @@ class TrainConfig:
     # probability that a batch is drawn with K = 0 context views (r = 0: the model learns
     # to sample a scene with no observation); 0 = never, the paper's K in 1..max_context
     zero_context_rate: float = 0.0
-    # 'elbo' (the paper's) or 'prior': the NLL of prior-sampled predictions, no
-    # inference core (gqn.model.loss.GQNLoss)
+    # 'elbo' (the paper's) or 'prior': a deterministic regression, the NLL of the query
+    # view under the prediction made with z from the prior; the inference network never
+    # runs (gqn.model.loss.GQNLoss)
     objective: str = 'elbo'
     lr_start: float = 5e-4
     lr_end: float = 5e-5
@@ -62,6 +63,11 @@ class TrainConfig:
     # the number of processes (MPI ranks) of the run's latest invocation: recorded by
     # gqn train, not a setting (a resume may use another number)
     processes: int = 1
+    # a new run starts from these weights (gqn train --init): a run directory, its model/
+    # folder or a snapshot; '' = random. The optimizer and the schedules start fresh.
+    init: str = ''
+    # keep the representation network's weights as they are (fine-tuning with --init)
+    freeze_representation: bool = False
 
     def __post_init__(self):
         for name in ('batch_size', 'iterations', 'log_interval', 'eval_interval',

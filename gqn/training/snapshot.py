@@ -155,19 +155,52 @@ class Snapshot(training.Extension):
             os.remove(os.path.join(d, f))
 
 
+#: The models shipped in the package (``gqn/pretrained/<name>/``: ``hyperparams.json``,
+#: float16 ``model.npz``, a model card ``README.md``), named ``pretrained:<name>``.
+PRETRAINED_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                              'pretrained')
+PRETRAINED = 'pretrained:'
+
+
+def pretrained_names():
+    """The names of the shipped models (sorted)."""
+    if not os.path.isdir(PRETRAINED_DIR):
+        return []
+    return sorted(n for n in os.listdir(PRETRAINED_DIR)
+                  if os.path.exists(os.path.join(PRETRAINED_DIR, n, 'model.npz')))
+
+
+def pretrained_folder(path):
+    """The model folder of ``pretrained:NAME``.
+
+    Raises:
+        GQNError: no shipped model of that name.
+    """
+    name = path[len(PRETRAINED):]
+    if name not in pretrained_names():
+        raise GQNError('no pretrained model %r (shipped: %s)'
+                       % (name, ', '.join(pretrained_names()) or 'none'))
+    return os.path.join(PRETRAINED_DIR, name)
+
+
 def load_trained(path):
-    """The model of a run directory, of its ``model/`` folder, or of one snapshot.
+    """The model of a run directory, of its ``model/`` folder, of one snapshot, or a
+    shipped model.
 
     Args:
         path (str): ``<run>`` (its ``model/`` when training finished, else its
-            latest snapshot), ``<run>/model``, or ``<run>/snapshots/snapshot_iter_N.npz``.
+            latest snapshot), ``<run>/model``, ``<run>/snapshots/snapshot_iter_N.npz``,
+            or ``pretrained:NAME`` (:func:`pretrained_names`; its float16 weights are
+            loaded as float32).
 
     Returns:
         tuple: ``(model, run_dir)``: the :class:`gqn.GQN` on the CPU, and the
-        run directory (``None`` when ``path`` is a bare model folder).
+        run directory (``None`` when ``path`` is a bare model folder or a shipped model).
     """
     from gqn.model import weights
     from gqn.model.gqn import GQN
+    if path.startswith(PRETRAINED):
+        return weights.load_model(pretrained_folder(path)), None
     if os.path.isdir(path):
         if os.path.exists(os.path.join(path, weights.WEIGHTS)):
             run = os.path.dirname(os.path.abspath(path))

@@ -157,8 +157,60 @@ def _communicator(multi_node, config):
     return chainermn.create_communicator(name)
 
 
-def build_trainer(config, out, comm=None, quiet=False):
+class FreezeRepresentation:
+    """An optimizer hook that zeroes the representation network's gradients before each
+    update, so Adam leaves its weights exactly as they are (its moments stay 0, its steps
+    0). Unlike ``disable_update`` it keeps the Adam state of every parameter, so the
+    run's snapshots resume like any other."""
+
+    name = 'FreezeRepresentation'
+    call_for_each_param = False
+    timing = 'pre'
+
+    def __init__(self, representation):
+        self.representation = representation
+
+    def __call__(self, optimizer):
+        for param in self.representation.params():
+            if param.grad is not None:
+                param.grad.fill(0)
+
+
+def initial_model(path):
+    """The model ``gqn train --init`` starts from (on the CPU).
+
+    Args:
+        path (str): a run directory, its ``model/`` folder or a snapshot
+            (:func:`gqn.training.snapshot.load_trained`).
+
+    Returns:
+        ~gqn.model.gqn.GQN: the trained model.
+    """
+    from gqn.training.snapshot import load_trained
+    return load_trained(path)[0]
+
+
+def check_same_model(source, hp, where):
+    """Refuse to start a model of hyperparameters ``hp`` from weights of ``source``'s,
+    naming every field that differs, in one line."""
+    from gqn.errors import GQNError
+    from gqn.training.config import describe_changes
+    a, b = source.to_dict(), hp.to_dict()
+    changed = [('model.' + k, a[k], b[k]) for k in sorted(a) if a[k] != b[k]]
+    if changed:
+        raise GQNError('--init %s: its model has other hyperparameters (it -> this run: %s); '
+                       'set them to its values (--set model.KEY=VALUE) or use its preset'
+                       % (where, describe_changes(changed)))
+
+
+def build_trainer(config, out, comm=None, quiet=False, initialize=True):
     """Assemble model, optimizer, data, updater, trainer and extensions.
+
+    With ``config.init`` and ``initialize`` (a new run, not a resume, whose weights come
+    from its snapshot) the model starts from those weights (:func:`initial_model`): its
+    hyperparameters must be theirs (:func:`check_same_model`), ``position_scale`` is
+    theirs unless the config gives one, and the optimizer and schedules start fresh.
+    ``config.freeze_representation`` keeps the representation network's weights fixed.
 
     Returns:
         chainer.training.Trainer: ready to run (or to load a snapshot into).
@@ -205,14 +257,22 @@ def build_trainer(config, out, comm=None, quiet=False):
             print('note:', note)
 
     # model
-    # derived from the data unless given: the same on every rank (the first shard)
+    # derived from the data unless given: the same on every rank (the first shard); a
+    # model started from other weights keeps the position scale they were trained with
+    source = initial_model(config.init) if config.init and initialize else None
     first_viewpoints = shards.open_shard(config.dataset, 'train', names[0])[1]
     model_dict = {'image_size': train_set.image_size,
-                  'position_scale': position_scale_for(first_viewpoints), **config.model}
+                  'position_scale': (source.hp.position_scale if source is not None
+                                     else position_scale_for(first_viewpoints)),
+                  **config.model}
     hp = HyperParameters.from_dict(model_dict)
+    if source is not None:
+        check_same_model(source.hp, hp, config.init)
     train_set.check_compatible(hp)
     np.random.seed(config.seed)
     model = GQN(hp)
+    if source is not None:
+        model.copyparams(source)
     loss_fun = GQNLoss(model, config.objective)
     loss_fun.to_device(device)
 
@@ -222,6 +282,8 @@ def build_trainer(config, out, comm=None, quiet=False):
         import chainermn
         optimizer = chainermn.create_multi_node_optimizer(optimizer, comm)
     optimizer.setup(loss_fun)
+    if config.freeze_representation:
+        optimizer.add_hook(FreezeRepresentation(model.representation))
     if comm is not None:
         # Start every rank from rank 0's parameters now, so the first
         # update already all-reduces gradients (ChainerMN would otherwise
@@ -414,7 +476,7 @@ def _train(config, out, comm, resume, quiet):
 
     lead = comm is None or comm.rank == 0
     report = print if lead else (lambda line: None)
-    trainer = build_trainer(config, out, comm, quiet=quiet)
+    trainer = build_trainer(config, out, comm, quiet=quiet, initialize=not resume)
     model = trainer.updater.get_optimizer('main').target.model
     # the derived hyperparameters go into config.json, so a resume rebuilds the same model
     config = config.replace(model={**config.model, 'image_size': model.hp.image_size,

@@ -156,19 +156,20 @@ def test_objects_family_normalises_and_renders(mesh_dir, tmp_path):
             v = load_mesh_file(mesh['path'])[0] @ pose[:3, :3].T + pose[:3, 3]
             assert abs(v[:, 1].min()) < 1e-6  # standing on the floor
             radius = np.linalg.norm(v - (v.min(0) + v.max(0)) / 2, axis=1).max()
-            assert 0.7 * 0.5 - 1e-6 <= radius <= 0.5 + 1e-6  # unit-size bounding sphere x scale
+            assert 1.0 * 0.5 - 1e-6 <= radius <= 1.3 * 0.5 + 1e-6  # unit-size sphere x scale
     assert images.reshape(-1, 32 * 32 * 3).std(axis=1).min() > 5
 
 
 def test_objects_floating_without_room_any_rotation(mesh_dir):
     recipe = _objects_recipe(mesh_dir, ['slab.glb'], 'floor = false\nplacement = "floating"\n'
                              'rotation = "any"\nnormalize = false\nmin_objects = 2\nmax_objects = 2\n'
-                             'grid_spacing = 2.4\nroom_size = 8.0\nmin_scale = 1.0\n'
+                             'grid_spacing = 2.4\nroom_size = 8.0\nmin_scale = 1.0\nmax_scale = 1.0\n'
                              '[camera]\ntype = "sphere"\nmin_distance = 6.0\nmax_distance = 6.0\n')
     _, r = load_recipe(recipe)
     family = get_family('objects')(r['scene'])
     spec = family.sample(np.random.default_rng(0))
-    assert 'room' not in spec and len(spec['meshes']) == 2
+    assert len(spec['meshes']) == 2  # no floor: the room entry only holds the footprints
+    assert len(spec['room']['footprints']) == 2
     for mesh in spec['meshes']:
         pose = np.array(mesh['pose'])
         assert 0.5 <= pose[1, 3] <= 1.5  # the box is centred at its origin
