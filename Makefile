@@ -14,8 +14,10 @@ WHEELHOUSE_FLAGS ?=
 STAMP := $(VENV)/.installed
 # CuPy + NVRTC outside the venv's path, for the CPU-side kernel compile test
 NVRTC_CHECK := $(VENV)/nvrtc-check/.installed
+# the headless Chromium of the viewer's browser test (apt); its test skips without one
+BROWSER := $(VENV)/.browser
 
-.PHONY: install install-cuda demo demo-quick test test-pinned bench lint wheelhouse
+.PHONY: install install-cuda demo demo-quick test test-pinned bench lint wheelhouse docs
 
 install: $(STAMP)
 
@@ -39,12 +41,22 @@ $(NVRTC_CHECK): $(STAMP) scripts/cuda.sh
 	bash scripts/cuda.sh --compile-only $(VENV) && touch $@ \
 	  || echo "note: CuPy/NVRTC wheels not installed: tests/gqn/kernels/test_nvrtc.py will skip"
 
+# the documentation: Sphinx (guides from docs/*.md, the API reference from the docstrings)
+# into docs/_build/html, every warning an error (CI runs it)
+docs: $(STAMP)
+	$(VENV)/bin/python -m pip install -q "sphinx>=7" "myst-parser>=2"
+	$(VENV)/bin/python -m sphinx -W --keep-going -q -b html docs docs/_build/html
+
 # ruff (config in pyproject.toml) into the venv, then the whole checkout
 lint: $(STAMP)
 	$(VENV)/bin/python -m pip install -q "ruff>=0.14,<1"
 	$(VENV)/bin/ruff check .
 
-test: $(STAMP) $(NVRTC_CHECK)
+$(BROWSER): $(STAMP) scripts/install.sh
+	bash scripts/install.sh --browser && touch $@ \
+	  || echo "note: chromium not installed: the viewer's browser test will skip"
+
+test: $(STAMP) $(NVRTC_CHECK) $(BROWSER)
 	$(VENV)/bin/python -m pytest
 
 test-pinned:

@@ -15,14 +15,19 @@ from gqn.errors import GQNError
 from gqn.processes import Terminated
 
 # (subcommand, module, one-line help)
-COMMANDS = [
+COMMANDS = [  # in the order a newcomer uses them (gqn --help lists them so)
+    ('demo', 'gqn.cli.demo', 'render, train, evaluate and make a GIF, end to end'),
     ('render', 'gqn.cli.render', 'render a scene dataset into .npy shards'),
     ('check', 'gqn.cli.render', 'validate a dataset (shapes, dtypes, counts, viewpoints)'),
     ('preview', 'gqn.cli.render', 'write a PNG grid of scenes x views'),
     ('train', 'gqn.cli.train', 'train a GQN on a shard dataset (Chainer Trainer)'),
     ('eval', 'gqn.cli.eval', 'score a trained model against baselines on a test split'),
     ('gif', 'gqn.cli.gif', 'rotation GIF: context | truth | predictions on a 360-degree orbit'),
-    ('demo', 'gqn.cli.demo', 'render, train, evaluate and make a GIF, end to end'),
+    ('view', 'gqn.cli.view', 'a web viewer: move the camera, see the model predict the view'),
+    ('import-images', 'gqn.cli.import_images',
+     'posed photos (transforms.json or poses.csv per scene) to shards'),
+    ('export-nerfstudio', 'gqn.cli.export_nerfstudio',
+     "a dataset's scenes as nerfstudio folders (transforms.json + PNGs)"),
     ('import-deepmind', 'gqn.cli.import_deepmind', "convert DeepMind's gqn-datasets TFRecords to shards"),
 ]
 

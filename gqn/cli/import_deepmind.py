@@ -6,6 +6,8 @@ from gqn.data import deepmind
 
 
 def configure_import_deepmind(parser):
+    parser.epilog = ('example: gqn import-deepmind gqn-datasets/shepard_metzler_7_parts '
+                     '--out datasets/sm7_deepmind')
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.description = (
         "Convert DeepMind's gqn-datasets TFRecords (<name>/{train,test}/*.tfrecord) to "

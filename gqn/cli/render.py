@@ -7,6 +7,7 @@ def _cpu_count():
 
 
 def configure_render(parser):
+    parser.epilog = 'example: gqn render shepard_matzler_small --workers 2 --set image_size=32'
     parser.add_argument('recipe', help='recipe file, or a name in the project datasets/ folder '
                         '(e.g. shepard_matzler_small)')
     parser.add_argument('--out', help='output root (default: datasets/<recipe name>/ here)')
@@ -61,6 +62,7 @@ def mpi_communicator():
 
 
 def configure_check(parser):
+    parser.epilog = 'example: gqn check datasets/shepard_matzler_small'
     parser.add_argument('root', help='dataset root (holding <split>/images/)')
 
 
@@ -80,6 +82,7 @@ def run_check(args):
 
 
 def configure_preview(parser):
+    parser.epilog = 'example: gqn preview datasets/rooms_32 --masks'
     parser.add_argument('root', help='dataset root')
     parser.add_argument('--out', help='PNG path (default: <root>/preview.png)')
     parser.add_argument('--split', help='split to show (default: train)')

@@ -30,7 +30,13 @@ class GQNLoss(chainer.Chain):
             neither it nor the posterior head, and reports no ``kl``; ``mse``
             is then the prior sample's. It is the limit the ELBO reaches when
             the KL keeps the posterior at the prior (sigma held at 2.0 within an
-            hour: KL ~0.001 nats); latents in use need ``'elbo'``.
+            hour: KL ~0.001 nats); latents in use need ``'elbo'``. Its value
+            equals the ELBO's when the posterior equals the prior, but its gradients
+            differ: the ELBO's reconstruction term takes ``z`` from the posterior (which
+            reads the query image) and its KL term trains the posterior; this one takes
+            ``z`` from the prior alone. With sigma fixed it is a deterministic
+            regression: the scaled squared error of the prior prediction against the
+            dataset's view.
     """
 
     def __init__(self, model, objective='elbo'):
