@@ -44,7 +44,7 @@ def encode_png(image):
     return buffer.getvalue()
 
 
-def measure(preset, frame, root, frames, device_name):
+def measure(preset, model_fields, frame, root, frames, device_name):
     import numpy as np
 
     from gqn.cuda import get_device
@@ -56,10 +56,8 @@ def measure(preset, frame, root, frames, device_name):
     from gqn.evaluation.viewer import SceneViewer, camera_from_viewpoint, viewpoint_from_camera
     from gqn.model.gqn import GQN
     from gqn.model.hyperparams import HyperParameters
-    from gqn.training.config import TrainConfig, find_preset
-    config = TrainConfig.from_toml(find_preset(preset))
     dataset = ShardDataset(root, 'test')
-    hp = HyperParameters(**dict(config.model, image_size=dataset.image_size,
+    hp = HyperParameters(**dict(model_fields, image_size=dataset.image_size,
                                 viewpoint_frame=frame))
     device = get_device(device_name)
     model = GQN(hp)
@@ -127,7 +125,7 @@ def main():
             frames = [model.get('viewpoint_frame', 'world')]
             frames += [f for f in ('query', 'world') if f not in frames]
             for frame in frames:
-                rows.append(measure(preset, frame, roots[size], args.frames, args.device))
+                rows.append(measure(preset, model, frame, roots[size], args.frames, args.device))
                 print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     import chainer
     import numpy

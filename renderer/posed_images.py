@@ -259,7 +259,7 @@ def import_images(source, out, image_size=64, views=None, pick='random', seed=0,
     rng = np.random.RandomState(seed)
     images = np.empty((len(kept), views, image_size, image_size, 3), np.uint8)
     viewpoints = np.empty((len(kept), views, 7), np.float32)
-    rolls, intrinsics = {}, None
+    rolls, intrinsics, differ = {}, None, []
     for s, (name, pose_file, info) in enumerate(tqdm(kept, desc='import', unit='scene', disable=None)):
         n = len(info['files'])
         chosen = (np.arange(views) if pick == 'first'
@@ -275,7 +275,14 @@ def import_images(source, out, image_size=64, views=None, pick='random', seed=0,
         poses = info['poses'][chosen]
         viewpoints[s] = camera.viewpoint_from_pose(poses)
         rolls[name] = round(max(abs(math.degrees(roll_of(p[:3, :3]))) for p in poses), 3)
-        intrinsics = intrinsics or _intrinsics(info, box, source_size, image_size)
+        scene_intrinsics = _intrinsics(info, box, source_size, image_size)
+        if s == 0:
+            intrinsics = scene_intrinsics
+        elif not _same_intrinsics(scene_intrinsics, intrinsics):
+            differ.append(name)
+    if differ:
+        log('warning: the manifest records the intrinsics of %s (the first scene); these '
+            'scenes differ from them: %s' % (kept[0][0], ', '.join(differ)))
     big = {k: v for k, v in rolls.items() if v > 0.5}
     if big:
         log('roll dropped (a viewpoint has none), the largest per scene in degrees: %s'
@@ -291,6 +298,7 @@ def import_images(source, out, image_size=64, views=None, pick='random', seed=0,
             'resize': 'PIL Lanczos to %d px' % image_size,
             'views': 'pick %s (seed %d)' % (pick, seed) if pick == 'random' else 'first',
             'roll_dropped_deg': rolls,
+            'intrinsics_differ': differ,
             'test_scenes': 'the last %d in sorted folder order' % test_scenes},
         'axis_convention': camera.AXIS_CONVENTION,
         'image_size': image_size, 'views': views, 'scenes_per_shard': scenes_per_shard,
@@ -338,6 +346,14 @@ def _intrinsics(info, box, source_size, image_size):
     return {'projection': 'perspective', 'width': image_size, 'height': image_size,
             'fx': focal * scale, 'fy': focal * scale, 'cx': (cx - box[0]) * scale,
             'cy': (cy - box[1]) * scale, 'yfov': 2 * math.atan(side / 2 / focal)}
+
+
+def _same_intrinsics(a, b, tolerance=1e-3):
+    """Whether two :func:`_intrinsics` results agree (within ``tolerance`` of a pixel
+    or a radian; ``None`` only equals ``None``)."""
+    if a is None or b is None:
+        return a is b
+    return all(abs(a[k] - b[k]) <= tolerance for k in ('fx', 'fy', 'cx', 'cy', 'yfov'))
 
 
 def export_nerfstudio(root, out, split='test', scenes=None, log=print):

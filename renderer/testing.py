@@ -8,6 +8,18 @@ import numpy as np
 from renderer import platform
 
 
+def render_tiny(root, train_scenes=4, test_scenes=4, views=5, image_size=16):
+    """Render a tiny Shepard-Matzler dataset (the default recipe, two scenes per shard,
+    scene specs stored) into ``root`` in this process, quietly; returns ``root``."""
+    from renderer import render_dataset
+    from renderer.recipe import resolve
+    render_dataset('tiny', resolve({'train_scenes': train_scenes, 'test_scenes': test_scenes,
+                                    'scenes_per_shard': 2, 'views': views,
+                                    'image_size': image_size}),
+                   root, workers=1, progress=False, log=lambda s: None)
+    return root
+
+
 def render_stock(spec, intrinsics, viewpoints, shadows=False, offscreen=None):
     """Reference images ``(N, H, W, 3)``: one stock ``OffscreenRenderer.render`` per view.
 

@@ -139,12 +139,12 @@ class SceneViewer:
             ``None``.
         """
         from gqn.data.image_grid import to_uint8
+        from gqn.data.shard_dataset import to_model_images
         y = self.predict(viewpoint, samples, seed)
         truth = self.truth(viewpoint)
         mse = None
         if truth is not None:
-            t = np.moveaxis(truth, -1, 0).astype(np.float32) / np.float32(255)
-            mse = float(np.mean((y - t) ** 2))
+            mse = float(np.mean((y - to_model_images(truth)) ** 2))
         return {'prediction': to_uint8(y), 'truth': truth, 'mse': mse}
 
     def close(self):

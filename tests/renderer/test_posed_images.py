@@ -86,6 +86,7 @@ def test_transforms_json_z_up_and_roll(tmp_path, capsys):
     assert manifest['conversion']['roll_dropped_deg']['scene1'] == pytest.approx(17.189, abs=1e-3)
     assert manifest['intrinsics']['yfov'] == pytest.approx(2 * math.atan(15 / 30))
     assert manifest['intrinsics']['cx'] == pytest.approx((20 - 5) * 8 / 30)
+    assert manifest['conversion']['intrinsics_differ'] == [] and 'warning' not in printed
     train = ShardDataset(out, 'train', raw=True)
     images, v = train[1]
     expected = camera.look_at_origin(np.array(positions_y_up, dtype=np.float64))
@@ -116,12 +117,8 @@ def test_csv_poses_in_degrees(tmp_path):
 
 
 def test_render_export_import_round_trip(tmp_path):
-    from renderer import render_dataset
-    from renderer.recipe import resolve
-    root = str(tmp_path / 'sm')
-    render_dataset('tiny', resolve({'train_scenes': 2, 'test_scenes': 3, 'scenes_per_shard': 2,
-                                    'views': 4, 'image_size': 16}),
-                   root, workers=1, progress=False, log=lambda s: None)
+    from renderer.testing import render_tiny
+    root = render_tiny(str(tmp_path / 'sm'), train_scenes=2, test_scenes=3, views=4)
     ns = str(tmp_path / 'ns')
     assert main(['export-nerfstudio', root, '--out', ns]) == 0
     assert sorted(os.listdir(ns)) == ['test_00000', 'test_00001', 'test_00002']
@@ -196,3 +193,22 @@ def test_fewer_views_are_named_and_skipped(tmp_path, capsys):
     assert 'skipped s1: 2 views, fewer than 3' in capsys.readouterr().out
     assert shards.read_manifest(out)['source']['skipped'] == [{'scene': 's1', 'views': 2}]
     assert len(ShardDataset(out, 'train')) == 1
+
+
+def test_scenes_with_other_intrinsics_are_named(tmp_path, capsys):
+    """The manifest keeps the first scene's intrinsics; scenes that differ are warned of."""
+    for name, focal in (('s0', 30.0), ('s1', 30.0), ('s2', 45.0)):
+        scene = tmp_path / 'src' / name
+        scene.mkdir(parents=True)
+        _write_images(str(scene), 3)
+        frames = [{'file_path': 'f%02d.png' % i,
+                   'transform_matrix': _pose((1 + i, 1, 2)).tolist()} for i in range(3)]
+        json.dump({'fl_x': focal, 'up': [0, 1, 0], 'frames': frames},
+                  open(scene / 'transforms.json', 'w'))
+    out = str(tmp_path / 'ds')
+    assert main(['import-images', str(tmp_path / 'src'), '--out', out, '--image-size', '8']) == 0
+    assert ('warning: the manifest records the intrinsics of s0 (the first scene); these '
+            'scenes differ from them: s2') in capsys.readouterr().out
+    manifest = shards.read_manifest(out)
+    assert manifest['conversion']['intrinsics_differ'] == ['s2']
+    assert manifest['intrinsics']['fx'] == pytest.approx(30.0 * 8 / 30)

@@ -108,13 +108,10 @@ def test_gif_ground_truth_equals_a_direct_re_render(tmp_path):
     from gqn.data import shards
     from gqn.data.shard_dataset import ShardDataset
     from gqn.evaluation.gif import ground_truth
-    from renderer import render_dataset, render_viewpoints
-    from renderer.recipe import resolve
+    from renderer import render_viewpoints
+    from renderer.testing import render_tiny
 
-    root = str(tmp_path / 'sm')
-    render_dataset('tiny', resolve({'train_scenes': 4, 'test_scenes': 4, 'scenes_per_shard': 2,
-                                    'views': 5, 'image_size': 16}),
-                   root, workers=1, progress=False, log=lambda s: None)
+    root = render_tiny(str(tmp_path / 'sm'))
     run = str(tmp_path / 'run')
     train(TrainConfig(dataset=root, model=TINY_MODEL, batch_size=2, iterations=2), run,
           quiet=True)

@@ -52,13 +52,9 @@ def test_roll_is_dropped():
 def rendered_run(tmp_path_factory):
     """A tiny rendered dataset (scene specs, so the truth can be re-rendered) and a
     run of 2 iterations on it, in the query frame and in the world frame."""
-    from renderer import render_dataset
-    from renderer.recipe import resolve
+    from renderer.testing import render_tiny
     tmp = tmp_path_factory.mktemp('view')
-    root = str(tmp / 'sm')
-    render_dataset('tiny', resolve({'train_scenes': 4, 'test_scenes': 4, 'scenes_per_shard': 2,
-                                    'views': 5, 'image_size': 16}),
-                   root, workers=1, progress=False, log=lambda s: None)
+    root = render_tiny(str(tmp / 'sm'))
     runs = {}
     for frame in ('query', 'world'):
         runs[frame] = str(tmp / frame)
