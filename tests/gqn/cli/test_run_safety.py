@@ -83,13 +83,13 @@ def _logged(run, after=0, timeout=300):
 def test_a_refused_resume_writes_nothing_and_the_run_still_resumes(
         synthetic_dataset, tmp_path, capsys):
     run = str(tmp_path / 'run')
-    base = ['train', '--dataset', synthetic_dataset] + TINY
+    base = ['train', '--dataset', synthetic_dataset, '--set', 'objective="prior"'] + TINY
     assert main(base + ['--out', run, '--iterations', '2']) == 0
     before = _digest(run)
     refused = {
         'model.h_channels 8 -> 16': ['--set', 'model.h_channels=16'],
         "model.viewpoint_frame 'query' -> 'world'": ['--set', 'model.viewpoint_frame="world"'],
-        "objective 'elbo' -> 'prior'": ['--set', 'objective="prior"'],
+        "objective 'prior' -> 'elbo'": ['--set', 'objective="elbo"'],
     }
     for change, argv in refused.items():
         capsys.readouterr()
