@@ -160,19 +160,20 @@ def test_view_bad_input_is_one_line(rendered_run, tmp_path, capsys, monkeypatch)
     assert ShardDataset(root, 'test').views == 5
 
 
-def _started(proc, timeout=120.0):
-    """The URL ``gqn view`` prints once it listens."""
+def _started(proc, err_path, timeout=120.0):
+    """The URL ``gqn view`` prints once it listens (its stderr, a file, in any failure)."""
     import select
     end = time.time() + timeout
     while time.time() < end:
         if proc.poll() is not None:
-            raise AssertionError('gqn view exited: %s' % proc.stderr.read())
+            raise AssertionError('gqn view exited: %s' % err_path.read_text())
         ready, _, _ = select.select([proc.stdout], [], [], 0.5)
         if ready:
             line = proc.stdout.readline()
             if line.startswith('gqn view: http://'):
                 return line.split()[2]
-    raise AssertionError('gqn view did not start')
+    raise AssertionError('gqn view did not start in %d s; its stderr: %s'
+                         % (timeout, err_path.read_text()))
 
 
 def _expected(run, dataset, scene, context, viewpoint):
@@ -218,12 +219,15 @@ def test_view_in_a_real_browser(rendered_run, tmp_path):
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, '-m', 'gqn.cli', 'view', runs['query'], '--port',
-                             str(port), '--context', '2', '--out', str(tmp_path / 'out')],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    err_path = tmp_path / 'view.err'  # a file: a pipe nobody reads could fill and block it
+    with open(err_path, 'w') as err:
+        proc = subprocess.Popen([sys.executable, '-m', 'gqn.cli', 'view', runs['query'],
+                                 '--port', str(port), '--context', '2',
+                                 '--out', str(tmp_path / 'out')],
+                                stdout=subprocess.PIPE, stderr=err, text=True)
     driver = None
     try:
-        url = _started(proc)
+        url = _started(proc, err_path)
         assert url == 'http://127.0.0.1:%d' % port
         run = load_run(runs['query'])
         dataset = ShardDataset(root, 'test')
@@ -287,7 +291,7 @@ def test_view_in_a_real_browser(rendered_run, tmp_path):
         assert proc.poll() is None  # closing the browser does not end the server
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=30) == 0
-        assert 'gqn view: stopped' in proc.stderr.read()
+        assert 'gqn view: stopped' in err_path.read_text()
     finally:
         if driver is not None:
             driver.quit()
