@@ -234,6 +234,19 @@ def read_toml(path, what):
     return value
 
 
+def _lock_holder(f, wait=1.0):
+    """The holder a locked lock file names. The holder writes its name just after taking
+    the lock, so an empty file is read again for up to ``wait`` seconds."""
+    import time
+    end = time.monotonic() + wait
+    while True:
+        f.seek(0)
+        holder = f.read().strip()
+        if holder or time.monotonic() > end:
+            return holder or 'another process'
+        time.sleep(0.01)
+
+
 @contextlib.contextmanager
 def folder_lock(root, name, doing):
     """Hold the lock file ``<root>/<name>`` (``flock``) while filling folder ``root``,
@@ -260,8 +273,7 @@ def folder_lock(root, name, doing):
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            f.seek(0)
-            holder = f.read().strip() or 'another process'
+            holder = _lock_holder(f)
             f.close()
             raise GQNError('%s is being %s by %s: wait for it to finish (or stop it), '
                            'or choose another --out' % (root, doing, holder)) from None
