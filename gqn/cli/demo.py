@@ -9,7 +9,7 @@ Runs the same subcommands a user would, in order, into one folder
     <out>/rotation.gif   context | truth | predictions on a 360-degree orbit
 
 The full demo trains the ``cpu_small`` preset for 13 minutes on 2 cores
-(training and evaluation take 15); ``--quick`` exercises the same path on a
+(14 minutes end to end, measured 2026-12-07); ``--quick`` exercises the same path on a
 tiny dataset in about a minute (CI runs it). Re-running resumes: finished
 renders are skipped and a finished training run is reused.
 
