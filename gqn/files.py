@@ -20,6 +20,7 @@ import json
 import os
 import re
 import socket
+import time
 
 import numpy as np
 
@@ -237,7 +238,6 @@ def read_toml(path, what):
 def _lock_holder(f, wait=1.0):
     """The holder a locked lock file names. The holder writes its name just after taking
     the lock, so an empty file is read again for up to ``wait`` seconds."""
-    import time
     end = time.monotonic() + wait
     while True:
         f.seek(0)

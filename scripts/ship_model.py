@@ -18,10 +18,11 @@ def main():
     if len(sys.argv) != 3:
         sys.exit(__doc__.strip().splitlines()[-1])
     run, name = sys.argv[1:]
+    from gqn import files  # first: the shims that let Chainer import on NumPy 2
+    # isort: split
     import chainer
     import numpy as np
 
-    from gqn import files  # first: the shims that let Chainer import on NumPy 2
     from gqn.training.snapshot import PRETRAINED_DIR, load_trained
     model, run_dir = load_trained(run)
     out = os.path.join(PRETRAINED_DIR, name)
