@@ -27,8 +27,13 @@ def test_the_shipped_models_and_their_cards():
         model, run_dir = load_trained('pretrained:' + name)
         assert run_dir is None
         assert {p.array.dtype for p in model.params()} == {np.dtype(np.float32)}
-        hp = TrainConfig.from_toml(find_preset(preset)).model
-        assert all(getattr(model.hp, k) == v for k, v in hp.items())
+        recipe = TrainConfig.from_toml(find_preset(preset))
+        assert all(getattr(model.hp, k) == v for k, v in recipe.model.items())
+        # the model was trained by the preset as it is now: its schedules and objective too
+        shipped = TrainConfig.from_json(os.path.join(folder, 'config.json'))
+        for key in ('objective', 'batch_size', 'lr_start', 'lr_end', 'lr_steps',
+                    'sigma_start', 'sigma_end', 'sigma_steps', 'minutes'):
+            assert getattr(shipped, key) == getattr(recipe, key), (name, key)
         card = open(os.path.join(folder, 'README.md')).read()
         for needed in ('gqn train %s' % preset, 'test seed 4099', 'object pixels', 'float16'):
             assert needed in card, needed
