@@ -12,7 +12,11 @@ pool's initializer calls :func:`init_worker` first, so that a worker
 
 In the parent, :func:`sigterm_raises` turns SIGTERM into :class:`Terminated` (a
 ``KeyboardInterrupt``), so a terminated command stops its pool on the way out and ends
-with one line and exit status 143 (``gqn.cli.main``).
+with one line and exit status 143 (``gqn.cli.main``). While the parent drives its pool,
+:func:`signals_deferred` holds SIGINT and SIGTERM back until a point where raising is
+safe: an exception raised by a signal handler inside the standard library's pool code
+(between two lock acquisitions in ``concurrent.futures.wait``, say) can leave a lock held
+that the pool's own threads then wait on for ever, and the command would never end.
 """
 import contextlib
 import ctypes
@@ -41,6 +45,43 @@ def sigterm_raises():
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def signals_deferred():
+    """Record SIGINT and SIGTERM instead of raising them while inside (main thread only).
+
+    Yields a function to call between library calls: it raises :class:`KeyboardInterrupt`
+    for a recorded SIGINT, :class:`Terminated` for a recorded SIGTERM, and returns
+    otherwise. A signal that was ignored (``SIG_IGN``) when entering stays ignored. On
+    the way out the previous handlers come back, and a signal recorded but not raised
+    yet is raised then, unless an exception is already leaving. Outside the main thread,
+    where Python delivers no signal, it changes nothing.
+    """
+    recorded = []
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: None
+        return
+
+    def record(signum, frame):
+        recorded.append(signum)
+
+    def raise_recorded():
+        if recorded:
+            first = recorded[0]
+            recorded.clear()  # raised once
+            raise Terminated() if first == signal.SIGTERM else KeyboardInterrupt()
+
+    previous = {}
+    try:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            if signal.getsignal(signum) is not signal.SIG_IGN:
+                previous[signum] = signal.signal(signum, record)
+        yield raise_recorded
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    raise_recorded()
 
 
 def watch_parent(parent, interval=0.5):

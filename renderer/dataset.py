@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-from gqn import files
+from gqn import files, processes
 from gqn.data import shards
 from gqn.errors import GQNError
 from renderer import camera
@@ -167,7 +167,6 @@ _WORKER = {}
 
 
 def _init_worker(parent):
-    from gqn import processes
     from renderer import platform
     processes.init_worker(parent)
     platform.worker_environment()
@@ -386,28 +385,32 @@ def _render_tasks(name, manifest, root, todo, workers, progress, log):
     start = time.time()
     done = 0
     pool = None
-    if workers == 1:
-        results = _render_serial(tasks)
-    else:
-        ctx = multiprocessing.get_context('spawn')
-        pool = ctx.Pool(min(workers, len(tasks)), initializer=_init_worker,
-                        initargs=(os.getpid(),))
-        results = pool.imap_unordered(_render_task, tasks)
-    try:
-        for n in results:
-            done += n
-            bar.update(n)
-            bar.set_postfix_str('%.0f views/s' % (done * manifest['views'] / (time.time() - start)))
-    except files.NoSpaceError as e:  # the disk filled up after check_resources
-        left = pending_shards(manifest, root)
-        raise files.NoSpaceError('%s; the %d shards not written yet need about %s more' % (
-            e, len(left), files.format_size(_scene_count(manifest, left) * _scene_bytes(manifest))
-        )) from None
-    finally:
-        bar.close()
-        if pool is not None:
-            pool.terminate()
-            pool.join()
+    # With a pool, Ctrl-C and SIGTERM are raised between its calls, never inside them.
+    deferred = processes.signals_deferred() if workers > 1 else contextlib.nullcontext(lambda: None)
+    with deferred as raise_signal:
+        if workers == 1:
+            results = _render_serial(tasks)
+        else:
+            ctx = multiprocessing.get_context('spawn')
+            pool = ctx.Pool(min(workers, len(tasks)), initializer=_init_worker,
+                            initargs=(os.getpid(),))
+            results = _pool_results(pool.imap_unordered(_render_task, tasks), raise_signal)
+        try:
+            for n in results:
+                done += n
+                bar.update(n)
+                bar.set_postfix_str('%.0f views/s' % (
+                    done * manifest['views'] / (time.time() - start)))
+        except files.NoSpaceError as e:  # the disk filled up after check_resources
+            left = pending_shards(manifest, root)
+            raise files.NoSpaceError('%s; the %d shards not written yet need about %s more' % (
+                e, len(left), files.format_size(
+                    _scene_count(manifest, left) * _scene_bytes(manifest)))) from None
+        finally:
+            bar.close()
+            if pool is not None:
+                pool.terminate()
+                pool.join()
     seconds = time.time() - start
     log('%s: rendered %d scenes (%d views) in %d shards, %.1f s, %.0f views/s' % (
         root, done, done * manifest['views'], len(todo), seconds,
@@ -419,6 +422,19 @@ def _scene_count(manifest, todo):
     """Scenes in shards ``todo`` (``(split, index)`` pairs; a split's last shard may be short)."""
     per_shard = manifest['scenes_per_shard']
     return sum(min(per_shard, manifest['splits'][s]['scenes'] - i * per_shard) for s, i in todo)
+
+
+def _pool_results(results, raise_signal):
+    """The items of a pool's ``imap_unordered`` iterator ``results``, calling
+    ``raise_signal`` (:func:`gqn.processes.signals_deferred`) at least every 0.2 s."""
+    while True:
+        raise_signal()
+        try:
+            yield results.next(timeout=0.2)
+        except multiprocessing.TimeoutError:
+            continue
+        except StopIteration:
+            return
 
 
 def _render_serial(tasks):

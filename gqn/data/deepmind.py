@@ -371,7 +371,7 @@ def _import_locked(root, dataset, folder, size, resample, splits, sources, worke
 
     from tqdm import tqdm
 
-    from gqn import files
+    from gqn import files, processes
     from gqn.data import shards
     from gqn.errors import GQNError
     _check_compatible(root, dataset, size, resample)  # again: one may have ended meanwhile
@@ -418,12 +418,15 @@ def _import_locked(root, dataset, folder, size, resample, splits, sources, worke
             ctx = multiprocessing.get_context('spawn')
             q = ctx.Queue()
             others = set(multiprocessing.active_children())
-            with futures.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
-                                             initargs=(q, os.getpid())) as pool:
+            # Ctrl-C and SIGTERM are raised between the pool's calls, never inside them.
+            with processes.signals_deferred() as raise_signal, futures.ProcessPoolExecutor(
+                    workers, mp_context=ctx, initializer=_init_worker,
+                    initargs=(q, os.getpid())) as pool:
                 running = {pool.submit(_convert_task, t) for t in tasks}
                 pool_processes = set(multiprocessing.active_children()) - others
                 try:
                     while running:
+                        raise_signal()
                         try:
                             handle(q.get(timeout=0.2))
                         except queue_lib.Empty:
